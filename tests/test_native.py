@@ -1,0 +1,122 @@
+"""The loader, the pure-Python mode and `python -m gomask info`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import spec_mask
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gomask
+from gomask import _fallback, _native
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
+
+
+def test_library_is_next_to_the_package() -> None:
+    path = _native.packaged_library_path()
+    assert path.parent == Path(gomask.__file__).resolve().parent
+    assert path.is_file(), "the Go library was not built into the package"
+    assert path.suffix in {".so", ".dylib", ".dll"}
+
+
+def test_every_export_is_declared() -> None:
+    lib = _native.library()
+    for name, (argtypes, restype) in _native._PROTOTYPES.items():
+        for handle in (lib.gil, lib.nogil):
+            fn = getattr(handle, name)
+            assert fn.argtypes == list(argtypes) or tuple(fn.argtypes) == argtypes, name
+            assert fn.restype is restype, name
+
+
+def test_versions_agree() -> None:
+    info = _native.library().build_info()
+    assert info["version"] == gomask.__version__
+    assert info["abi"] == _native.ABI_VERSION
+    assert info["go_version"].startswith("go1.")
+
+
+def test_info_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gomask", "info"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    for field in ("gomask", "library", "go version", "platform", "implementation"):
+        assert field in result.stdout
+    assert gomask.__version__ in result.stdout
+    assert "implementation     go" in result.stdout
+
+
+def test_missing_library_is_a_clear_import_error(tmp_path: Path) -> None:
+    missing = tmp_path / "libgomask.so"
+    result = run_python(
+        "import gomask.mask as m\n"
+        "try:\n"
+        "    m.mask(b'abc', b'1234')\n"
+        "except ImportError as e:\n"
+        "    print('ImportError:', e)\n",
+        GOMASK_LIBRARY=str(missing),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ImportError: gomask: its Go library is missing" in result.stdout
+    assert "pip install" in result.stdout
+    assert "GOMASK_PURE=1" in result.stdout
+
+
+def test_pure_mode_needs_no_library(tmp_path: Path) -> None:
+    code = (
+        "import gomask.mask as m\n"
+        "assert m.implementation() == 'python'\n"
+        "key = bytes.fromhex('37fa213d')\n"
+        "assert m.mask(b'Hello', key) == bytes.fromhex('7f9f4d5158')\n"
+        "b = bytearray(b'Hello'); m.mask_inplace(b, key); assert b == bytes.fromhex('7f9f4d5158')\n"
+        "assert m.mask(memoryview(b'Hello world')[::2], key, 1) == m.mask(b'Hlowrd', key, 1)\n"
+        "assert m.wstx(0x37fa213d, bytearray(b'Hello')) == 0xfa213d37\n"
+        "print('ok')\n"
+    )
+    result = run_python(code, GOMASK_PURE="1", GOMASK_LIBRARY=str(tmp_path / "none.so"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+    info = subprocess.run(
+        [sys.executable, "-m", "gomask", "info"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "GOMASK_PURE": "1", "GOMASK_LIBRARY": str(tmp_path / "none.so")},
+    )
+    assert info.returncode == 0, info.stderr
+    assert "python" in info.stdout and "NOT LOADABLE" in info.stdout
+
+
+@given(data=st.binary(max_size=3000), key=st.binary(min_size=4, max_size=4), pos=st.integers(0, 3))
+def test_fallback_matches_spec(data: bytes, key: bytes, pos: int) -> None:
+    assert _fallback.mask(data, key, pos) == spec_mask(data, key, pos)
+    buf = bytearray(data)
+    _fallback.mask_inplace(buf, key, pos)
+    assert buf == spec_mask(data, key, pos)
+
+
+def test_import_loads_nothing() -> None:
+    result = run_python(
+        "import gomask, gomask.mask, gomask.examples\n"
+        "from gomask import _native\n"
+        "assert _native._library is None\n"
+        "gomask.mask.mask(b'x', b'1234')\n"
+        "assert _native._library is not None\n"
+        "print('ok')\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
