@@ -189,7 +189,8 @@ class bdist_wheel_py3(bdist_wheel):
         return "py3", "none", plat
 
 
-setup(
-    ext_modules=[GoExtension(LIBRARY_EXTENSION, GO_SOURCE)],
-    cmdclass={"build_ext": build_go, "bdist_wheel": bdist_wheel_py3},
-)
+if __name__ == "__main__":  # setuptools runs it so; tests import it
+    setup(
+        ext_modules=[GoExtension(LIBRARY_EXTENSION, GO_SOURCE)],
+        cmdclass={"build_ext": build_go, "bdist_wheel": bdist_wheel_py3},
+    )
