@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import shlex
 import shutil
 import subprocess
@@ -35,12 +36,9 @@ MIN_GO = (1, 24)  # keep in step with the go directive in gosrc/go.mod
 
 
 def library_filename() -> str:
-    """The shared library's file name on this platform (see _native.py)."""
-    if sys.platform == "win32":
-        return "libgomask.dll"
-    if sys.platform == "darwin":
-        return "libgomask.dylib"
-    return "libgomask.so"
+    """The shared library's file name on this platform, as _native.py loads it."""
+    names = runpy.run_path(str(HERE / "src" / "gomask" / "_libname.py"))
+    return str(names["library_filename"]())
 
 
 def read_version() -> str:

@@ -19,7 +19,6 @@ import ctypes
 import json
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from ctypes import (
@@ -36,6 +35,8 @@ from ctypes import (
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
+
+from gomask._libname import library_filename
 
 #: Must equal ``abiVersion`` in gosrc/exports.go.
 ABI_VERSION = 1
@@ -78,15 +79,6 @@ class CPerson(Structure):
         ("friends", POINTER(CFriend)),
         ("n_friends", c_size_t),
     )
-
-
-def library_filename() -> str:
-    """The library's file name on this platform (setup.py writes it)."""
-    if sys.platform == "win32":
-        return "libgomask.dll"
-    if sys.platform == "darwin":
-        return "libgomask.dylib"
-    return "libgomask.so"
 
 
 def packaged_library_path() -> Path:
