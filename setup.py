@@ -95,7 +95,36 @@ def go_environment(extra: dict[str, str], scratch: Path) -> dict[str, str]:
         flag = "-mmacosx-version-min=" + env["MACOSX_DEPLOYMENT_TARGET"]
         for var in ("CGO_CFLAGS", "CGO_LDFLAGS"):
             env[var] = (env.get(var, "-O2 -g") + " " + flag).strip()
+    if sys.platform == "darwin":
+        arch = darwin_target_arch(env)
+        if arch is not None:
+            if arch not in DARWIN_GOARCH:
+                raise GoBuildError(
+                    f"gomask: cannot build one library for macOS {arch}; "
+                    "build one wheel per architecture (x86_64, arm64)"
+                )
+            # Go's GOARCH is the running Go's unless set: an x86_64 wheel
+            # built on an arm64 Mac needs GOARCH=amd64 and a clang for it.
+            env["GOARCH"] = DARWIN_GOARCH[arch]
+            env.setdefault("CC", f"clang -arch {arch}")
     return env
+
+
+DARWIN_GOARCH = {"x86_64": "amd64", "arm64": "arm64"}
+
+
+def darwin_target_arch(env: dict[str, str]) -> str | None:
+    """The macOS architecture a wheel builder asks for, if it names one.
+
+    cibuildwheel sets _PYTHON_HOST_PLATFORM (e.g. ``macosx-12.0-x86_64``,
+    which also tags the wheel) and ARCHFLAGS (``-arch x86_64``); either can
+    name another architecture than the running Python's.
+    """
+    host = env.get("_PYTHON_HOST_PLATFORM", "")
+    if host.startswith("macosx-"):
+        return host.rsplit("-", 1)[-1]
+    archs = set(re.findall(r"-arch\s+(\S+)", env.get("ARCHFLAGS", "")))
+    return archs.pop() if len(archs) == 1 else None
 
 
 def go_version(go: str, env: dict[str, str]) -> tuple[int, int]:
@@ -160,7 +189,8 @@ class build_go(build_ext):
                 str(built),
                 ".",
             ]
-            settings = " ".join(f"{k}={env[k]}" for k in ("GOTOOLCHAIN", "CGO_ENABLED"))
+            shown_vars = ("GOTOOLCHAIN", "CGO_ENABLED", "GOARCH", "CC", "CGO_CFLAGS", "CGO_LDFLAGS")
+            settings = " ".join(f"{k}={shlex.quote(env[k])}" for k in shown_vars if env.get(k))
             shown = f"cd {ext.package_dir} && {settings} {shlex.join(command)}"
             print(f"gomask: Go {major}.{minor}: ({shown})", flush=True)
             try:

@@ -11,6 +11,13 @@
 //   - memory handed to the caller is C memory, released by the matching
 //     gomask_*_free export.
 //
+// pyapi.c adds exports written in C around the masking exports:
+// gomask_set_python_api, gomask_set_mask_policy, gomask_mask_new,
+// gomask_mask_bytearray and gomask_mask_batch, which call CPython's C API
+// (pyapi.c explains why and the rules); gomask_mask_new and
+// gomask_mask_batch return Python objects, gomask_mask_bytearray raises
+// Python exceptions.
+//
 // Changing any prototype or struct below requires bumping abiVersion and
 // the ABI_VERSION constant in src/gomask/_native.py.
 package main
@@ -55,8 +62,10 @@ import "C"
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"runtime"
+	"syscall"
 	"unsafe"
 
 	"gomask/internal/person"
@@ -64,7 +73,7 @@ import (
 )
 
 // abiVersion identifies the prototypes and struct layouts of this file.
-const abiVersion = 1
+const abiVersion = 2
 
 // version is the gomask release, set by the build with -X main.version.
 var version = "unknown"
@@ -80,12 +89,13 @@ func gomask_abi_version() C.uint32_t { return abiVersion }
 //export gomask_build_info
 func gomask_build_info() *C.char {
 	info, _ := json.Marshal(map[string]any{
-		"version":    version,
-		"abi":        abiVersion,
-		"go_version": runtime.Version(),
-		"goos":       runtime.GOOS,
-		"goarch":     runtime.GOARCH,
-		"max_procs":  runtime.GOMAXPROCS(0),
+		"version":     version,
+		"abi":         abiVersion,
+		"go_version":  runtime.Version(),
+		"goos":        runtime.GOOS,
+		"goarch":      runtime.GOARCH,
+		"max_procs":   runtime.GOMAXPROCS(0),
+		"mask_kernel": wsmask.Kernel(),
 	})
 	return C.CString(string(info))
 }
@@ -101,31 +111,141 @@ func gomask_error_free(e *C.gomask_error) {
 	}
 }
 
-// gomask_mask writes n bytes of src masked with key into dst. The key's
-// four bytes are packed little-endian into a uint32 (first key byte in the
-// low bits); pos is the position of src[0] in the mask stream. dst and src
-// may be the same pointer. Buffers of at least one part per worker run on
-// up to workers goroutines.
+// Masking. Every buffer comes with its length; key points to the 4 bytes
+// of a masking key (the length RFC 6455 fixes), applied from its first
+// byte: for a stream position that is not a multiple of 4 the caller passes
+// the key rotated. dst and src may be the same pointer (masking in place)
+// or must not overlap. Python calls the short-buffer exports with the GIL
+// held, so they take as few arguments as possible: converting each argument
+// costs more than masking a kilobyte.
+
+// gomask_mask writes n bytes of src masked with key into dst, splitting
+// buffers of at least two parts (wsmask.MinPartSize each) over up to
+// workers goroutines.
 //
 //export gomask_mask
-func gomask_mask(dst, src *C.uint8_t, n C.size_t, key C.uint32_t, pos C.size_t, workers C.int) (err *C.gomask_error) {
+func gomask_mask(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t, workers C.size_t) (err *C.gomask_error) {
 	defer recoverPanic(&err)
-	if n > 0 && (dst == nil || src == nil) {
-		return newError(C.GOMASK_EVALUE, "gomask_mask: NULL buffer with a non-zero length")
+	if e := checkMask(dst, src, n, key); e != nil {
+		return e
+	}
+	wsmask.MaskParallel(goBytes(dst, n), goBytes(src, n), goKey(key), 0, int(min(workers, 1<<16)))
+	return nil
+}
+
+// gomask_mask_copy is gomask_mask on one goroutine, without the workers
+// argument.
+//
+//export gomask_mask_copy
+func gomask_mask_copy(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) (err *C.gomask_error) {
+	defer recoverPanic(&err)
+	if e := checkMask(dst, src, n, key); e != nil {
+		return e
+	}
+	wsmask.Mask(goBytes(dst, n), goBytes(src, n), goKey(key), 0)
+	return nil
+}
+
+// gomask_mask_inplace masks n bytes at buf in place, on one goroutine.
+//
+//export gomask_mask_inplace
+func gomask_mask_inplace(buf *C.uint8_t, n C.size_t, key *C.uint8_t) (err *C.gomask_error) {
+	defer recoverPanic(&err)
+	if e := checkMask(buf, buf, n, key); e != nil {
+		return e
+	}
+	b := goBytes(buf, n)
+	wsmask.Mask(b, b, goKey(key), 0)
+	return nil
+}
+
+// gomask_mask_vectors masks count frames, each with its own key, from mask
+// position 0: frame i is the lens[i] bytes at srcs[i], written to dsts[i]
+// (the same pointer, or a buffer that does not overlap it); keys holds
+// keys_len == 4 * count bytes, the key of frame i at 4 * i.
+//
+//export gomask_mask_vectors
+func gomask_mask_vectors(dsts, srcs **C.uint8_t, lens *C.size_t, count C.size_t, keys *C.uint8_t, keysLen C.size_t) (err *C.gomask_error) {
+	defer recoverPanic(&err)
+	if uint64(count) > math.MaxInt/wsmask.KeySize {
+		return newError(C.GOMASK_EOVERFLOW, "gomask_mask_vectors: count does not fit in an int")
+	}
+	if uint64(keysLen) != uint64(count)*wsmask.KeySize {
+		return newError(C.GOMASK_EVALUE, fmt.Sprintf("gomask_mask_vectors: %d key bytes for %d frames", uint64(keysLen), uint64(count)))
+	}
+	if count == 0 {
+		return nil
+	}
+	if dsts == nil || srcs == nil || lens == nil || keys == nil {
+		return newError(C.GOMASK_EVALUE, "gomask_mask_vectors: NULL array with a non-zero count")
+	}
+	m := int(count)
+	d, s, l := unsafe.Slice(dsts, m), unsafe.Slice(srcs, m), unsafe.Slice(lens, m)
+	k := goBytes(keys, keysLen)
+	for i := range m {
+		if l[i] == 0 {
+			continue
+		}
+		if e := checkMask(d[i], s[i], l[i], keys); e != nil {
+			return e
+		}
+		wsmask.Mask(goBytes(d[i], l[i]), goBytes(s[i], l[i]), [wsmask.KeySize]byte(k[i*wsmask.KeySize:]), 0)
+	}
+	return nil
+}
+
+// gomask_debug_empty2 and gomask_debug_empty3 do nothing, with the
+// argument types of gomask_mask_new and gomask_mask_bytearray (an object
+// and a key), and of gomask_mask_inplace: the benchmark times them as the
+// floor cost of a call into Go. They are not part of the public API.
+//
+//export gomask_debug_empty3
+func gomask_debug_empty3(buf *C.uint8_t, n C.size_t, key *C.uint8_t) *C.gomask_error {
+	return nil
+}
+
+//export gomask_debug_empty2
+func gomask_debug_empty2(obj unsafe.Pointer, key *C.uint8_t) *C.gomask_error {
+	return nil
+}
+
+func checkMask(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) *C.gomask_error {
+	if key == nil || (n > 0 && (dst == nil || src == nil)) {
+		return newError(C.GOMASK_EVALUE, "gomask_mask: NULL buffer or key")
 	}
 	if uint64(n) > math.MaxInt {
 		return newError(C.GOMASK_EOVERFLOW, "gomask_mask: length does not fit in an int")
 	}
-	k := [4]byte{byte(key), byte(key >> 8), byte(key >> 16), byte(key >> 24)}
-	wsmask.MaskParallel(goBytes(dst, n), goBytes(src, n), k, int(pos&3), int(workers))
 	return nil
 }
 
+// goKey copies the 4 key bytes at key.
+func goKey(key *C.uint8_t) [wsmask.KeySize]byte {
+	return *(*[wsmask.KeySize]byte)(unsafe.Pointer(key))
+}
+
+// gomask_hello_world writes a line to standard output with the write
+// system call itself, not through os.Stdout: the os package turns EPIPE on
+// descriptor 1 or 2 into a SIGPIPE that kills the whole host process
+// (c-shared Go does not see that Python ignores SIGPIPE), so printing to a
+// closed pipe must come back as an error instead.
+//
 //export gomask_hello_world
 func gomask_hello_world() (err *C.gomask_error) {
 	defer recoverPanic(&err)
-	if _, werr := fmt.Println("Hello, world! (from Go)"); werr != nil {
-		return newError(C.GOMASK_EVALUE, "hello_world: "+werr.Error())
+	line := []byte("Hello, world! (from Go)\n")
+	for len(line) > 0 {
+		n, werr := syscall.Write(syscall.Stdout, line)
+		if werr == syscall.EINTR {
+			continue // a signal (Ctrl-C) arrived: Python handles it after the call
+		}
+		if werr == nil && n <= 0 {
+			werr = io.ErrShortWrite // never loop forever on a write that makes no progress
+		}
+		if werr != nil {
+			return newError(C.GOMASK_EVALUE, "hello_world: cannot write to standard output: "+werr.Error())
+		}
+		line = line[n:]
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ def test_missing_library_is_a_clear_import_error(tmp_path: Path) -> None:
     result = run_python(
         "import gomask.mask as m\n"
         "try:\n"
-        "    m.mask(b'abc', b'1234')\n"
+        "    m.mask(b'x' * 64, b'1234')\n"
         "except ImportError as e:\n"
         "    print('ImportError:', e)\n",
         GOMASK_LIBRARY=str(missing),
@@ -114,7 +114,7 @@ def test_import_loads_nothing() -> None:
         "import gomask, gomask.mask, gomask.examples\n"
         "from gomask import _native\n"
         "assert _native._library is None\n"
-        "gomask.mask.mask(b'x', b'1234')\n"
+        "gomask.mask.mask(b'x' * 64, b'1234')  # long enough to go through Go\n"
         "assert _native._library is not None\n"
         "print('ok')\n"
     )

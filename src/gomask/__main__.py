@@ -50,11 +50,23 @@ def info() -> int:
     return status
 
 
+def _bench_description() -> str:
+    from gomask import _bench
+
+    return (_bench.__doc__ or "").split("\n\n", 1)[-1]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gomask", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("info", help="show version, library, Go version and active implementation")
-    bench_parser = commands.add_parser("bench", help="benchmark Go calls against native Python")
+    bench_parser = commands.add_parser(
+        "bench",
+        help="benchmark Go calls against native Python (the demo's table), or, with --peers "
+        "and --threads, masking against websockets, aiohttp and wsproto",
+        description=_bench_description(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     from gomask import _bench
 
     _bench.add_arguments(bench_parser)

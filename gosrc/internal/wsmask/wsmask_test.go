@@ -50,42 +50,131 @@ func TestMaskTable(t *testing.T) {
 	}
 }
 
-// TestMaskMatchesReference covers every length around the word loop, the
-// tile and several tiles, at every phase and source/destination alignment.
-func TestMaskMatchesReference(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
+// useKernel makes k the active kernel for the rest of the test.
+func useKernel(t *testing.T, k kernel) {
+	saved := active
+	active = k
+	t.Cleanup(func() { active = saved })
+}
+
+// testLengths are the lengths around every boundary of the kernels: the
+// 4-, 8-, 16-, 32-, 64- and 128-byte steps of the loops and their tails,
+// alignMin (from which dst is aligned first), 256-byte multiples and the
+// chunk size.
+func testLengths() []int {
 	lengths := []int{}
-	for n := 0; n <= 3*tileSize+9; n++ {
-		if n <= 2*wordLoopMax+9 || n%tileSize <= 9 || n%tileSize >= tileSize-9 || n%97 == 0 {
+	for n := 0; n <= 3*256+9; n++ {
+		if n <= 300 || n%128 <= 9 || n%128 >= 128-9 || (n >= alignMin-40 && n <= alignMin+40) {
 			lengths = append(lengths, n)
 		}
 	}
-	for _, n := range lengths {
-		for align := 0; align < 8; align++ {
-			buf := make([]byte, n+align)
-			fillRandom(rng, buf)
-			src := buf[align:]
-			key := randomKey(rng)
-			for pos := 0; pos < 8; pos++ {
-				want := make([]byte, n)
-				wantNext := maskReference(want, src, key, pos)
-				got := make([]byte, n+align)[align:]
-				if next := Mask(got, src, key, pos); next != wantNext || !bytes.Equal(got, want) {
-					t.Fatalf("n=%d align=%d pos=%d: Mask differs from reference", n, align, pos)
+	for _, base := range []int{chunkSize, 2 * chunkSize} {
+		for d := -9; d <= 40; d++ {
+			lengths = append(lengths, base+d)
+		}
+	}
+	return append(lengths, 5*chunkSize/2+77)
+}
+
+func TestKernelsAvailable(t *testing.T) {
+	names := []string{}
+	for _, k := range kernels {
+		names = append(names, k.name)
+	}
+	t.Logf("kernels: %v, active: %s", names, Kernel())
+	if kernels[0].name != "generic" || active.name != kernels[len(kernels)-1].name {
+		t.Fatalf("kernels = %v, active = %s", names, active.name)
+	}
+}
+
+// TestKernelsMatchReference calls every kernel directly, at every length
+// up to 300 bytes and around each step, with src and dst at independent
+// alignments, in place and not, and checks the bytes around dst are
+// untouched.
+func TestKernelsMatchReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, k := range kernels {
+		t.Run(k.name, func(t *testing.T) {
+			for n := 1; n <= 700; n++ {
+				if n > 300 && n%32 > 3 && n%32 < 29 {
+					continue
 				}
-				inPlace := bytes.Clone(src)
-				Mask(inPlace, inPlace, key, pos)
-				if !bytes.Equal(inPlace, want) {
-					t.Fatalf("n=%d align=%d pos=%d: in-place Mask differs from reference", n, align, pos)
+				for align := 0; align < 8; align++ {
+					srcBuf := make([]byte, n+8)
+					fillRandom(rng, srcBuf)
+					src := srcBuf[align : align+n]
+					key := randomKey(rng)
+					want := make([]byte, n)
+					maskReference(want, src, key, 0)
+					word := rotate(key, 0)
+
+					guarded := bytes.Repeat([]byte{0xa5}, n+64)
+					dstAlign := (align * 5) % 32
+					dst := guarded[16+dstAlign : 16+dstAlign+n]
+					k.fn(&dst[0], &src[0], n, word)
+					if !bytes.Equal(dst, want) {
+						t.Fatalf("n=%d align=%d/%d: differs from reference", n, align, dstAlign)
+					}
+					for i, b := range guarded {
+						if (i < 16+dstAlign || i >= 16+dstAlign+n) && b != 0xa5 {
+							t.Fatalf("n=%d align=%d/%d: wrote outside dst at %d", n, align, dstAlign, i-16-dstAlign)
+						}
+					}
+					k.fn(&src[0], &src[0], n, word)
+					if !bytes.Equal(src, want) {
+						t.Fatalf("n=%d align=%d: in place differs from reference", n, align)
+					}
 				}
 			}
-		}
+		})
+	}
+}
+
+// TestMaskMatchesReference covers Mask with every kernel at every length
+// of testLengths, every phase, and source and destination alignments
+// that exercise the 32-byte alignment step.
+func TestMaskMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	lengths := testLengths()
+	for _, k := range kernels {
+		t.Run(k.name, func(t *testing.T) {
+			useKernel(t, k)
+			for _, n := range lengths {
+				aligns := []int{0, 1, 3, 4, 7, 16, 29}
+				if n > 4096 {
+					aligns = []int{0, 5}
+				}
+				for _, align := range aligns {
+					buf := make([]byte, n+align)
+					fillRandom(rng, buf)
+					src := buf[align:]
+					key := randomKey(rng)
+					for pos := 0; pos < 8; pos++ {
+						if n > 4096 && pos > 4 {
+							break
+						}
+						want := make([]byte, n)
+						wantNext := maskReference(want, src, key, pos)
+						dstAlign := (align + pos) % 32
+						got := make([]byte, n+dstAlign)[dstAlign:]
+						if next := Mask(got, src, key, pos); next != wantNext || !bytes.Equal(got, want) {
+							t.Fatalf("n=%d align=%d/%d pos=%d: Mask differs from reference", n, align, dstAlign, pos)
+						}
+						inPlace := bytes.Clone(src)
+						Mask(inPlace, inPlace, key, pos)
+						if !bytes.Equal(inPlace, want) {
+							t.Fatalf("n=%d align=%d pos=%d: in-place Mask differs from reference", n, align, pos)
+						}
+					}
+				}
+			}
+		})
 	}
 }
 
 func TestMaskDoesNotWritePastSrc(t *testing.T) {
 	key := [4]byte{0xaa, 0xbb, 0xcc, 0xdd}
-	for n := 0; n < 2*tileSize+5; n += 7 {
+	for n := 0; n < 2*alignMin+5; n += 7 {
 		dst := bytes.Repeat([]byte{0x5a}, n+16)
 		// dst is longer than src: only len(src) bytes may change.
 		Mask(dst[8:], make([]byte, n), key, 1)
@@ -112,7 +201,7 @@ func TestMaskShortDstPanicsWithoutWriting(t *testing.T) {
 
 func TestMaskParallelMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{0, 1, minPartSize - 1, minPartSize, 2*minPartSize + 3, 5*minPartSize + tileSize + 1, 4 << 20} {
+	for _, n := range []int{0, 1, MinPartSize - 1, MinPartSize, 2*MinPartSize + 3, 5*MinPartSize + chunkSize + 1, 4<<20 + 5} {
 		for _, workers := range []int{0, 1, 2, 3, 8} {
 			src := make([]byte, n)
 			fillRandom(rng, src)
@@ -144,7 +233,7 @@ func TestMaskParallelShortDstPanics(t *testing.T) {
 func FuzzMask(f *testing.F) {
 	f.Add([]byte("Hello"), uint32(0x3d21fa37), uint8(0), uint8(0))
 	f.Add(make([]byte, 200), uint32(0xffffffff), uint8(3), uint8(5))
-	f.Add(bytes.Repeat([]byte{0x80}, tileSize+13), uint32(1), uint8(2), uint8(7))
+	f.Add(bytes.Repeat([]byte{0x80}, alignMin+13), uint32(1), uint8(2), uint8(7))
 	f.Fuzz(func(t *testing.T, data []byte, k uint32, pos uint8, align uint8) {
 		key := [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
 		shift := int(align % 8)
@@ -158,6 +247,19 @@ func FuzzMask(f *testing.F) {
 		if next := Mask(got, src, key, int(pos)); next != wantNext || !bytes.Equal(got, want) {
 			t.Fatalf("Mask(len=%d, pos=%d) differs from reference", len(src), pos)
 		}
+		// Every kernel directly, out of place and in place.
+		for _, k := range kernels {
+			if len(src) == 0 {
+				break
+			}
+			out := make([]byte, len(src))
+			k.fn(&out[0], &src[0], len(src), rotate(key, int(pos)))
+			inPlace := bytes.Clone(src)
+			k.fn(&inPlace[0], &inPlace[0], len(src), rotate(key, int(pos)))
+			if !bytes.Equal(out, want) || !bytes.Equal(inPlace, want) {
+				t.Fatalf("kernel %s (len=%d, pos=%d) differs from reference", k.name, len(src), pos)
+			}
+		}
 		// Involution: masking again at the same position restores src.
 		Mask(got, got, key, int(pos))
 		if !bytes.Equal(got, src) {
@@ -166,8 +268,10 @@ func FuzzMask(f *testing.F) {
 	})
 }
 
-var benchSizes = []int{64, 125, 1 << 10, 4 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20}
+var benchSizes = []int{64, 125, 128, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 16 << 20}
 
+// BenchmarkMask masks in place with the active kernel; the MB/s column is
+// the throughput.
 func BenchmarkMask(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(sizeName(n), func(b *testing.B) {
@@ -180,13 +284,65 @@ func BenchmarkMask(b *testing.B) {
 	}
 }
 
+// BenchmarkMaskCopy masks into a separate buffer, as mask() does.
+func BenchmarkMaskCopy(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(sizeName(n), func(b *testing.B) {
+			src, dst := make([]byte, n), make([]byte, n)
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				Mask(dst, src, [4]byte{1, 2, 3, 4}, 1)
+			}
+		})
+	}
+}
+
+// BenchmarkMaskUnaligned masks in place at an odd address (a memoryview
+// slice of a bytearray, for instance).
+func BenchmarkMaskUnaligned(b *testing.B) {
+	for _, n := range []int{4 << 10, 64 << 10, 1 << 20} {
+		b.Run(sizeName(n), func(b *testing.B) {
+			buf := make([]byte, n+7)[7:]
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				Mask(buf, buf, [4]byte{1, 2, 3, 4}, 1)
+			}
+		})
+	}
+}
+
+// BenchmarkKernels runs every kernel this CPU has, in place.
+func BenchmarkKernels(b *testing.B) {
+	for _, k := range kernels {
+		for _, n := range []int{64, 1 << 10, 64 << 10, 1 << 20} {
+			b.Run(k.name+"/"+sizeName(n), func(b *testing.B) {
+				buf := make([]byte, n)
+				b.SetBytes(int64(n))
+				for b.Loop() {
+					k.fn(&buf[0], &buf[0], n, 0x04030201)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkMaskParallel splits one buffer over up to 8 goroutines (in
+// place and into a separate buffer); compare with BenchmarkMask and
+// BenchmarkMaskCopy to see from which size it pays.
 func BenchmarkMaskParallel(b *testing.B) {
-	for _, n := range benchSizes[5:] {
+	for _, n := range []int{256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 16 << 20} {
 		b.Run(sizeName(n), func(b *testing.B) {
 			buf := make([]byte, n)
 			b.SetBytes(int64(n))
 			for b.Loop() {
 				MaskParallel(buf, buf, [4]byte{1, 2, 3, 4}, 1, 8)
+			}
+		})
+		b.Run("copy/"+sizeName(n), func(b *testing.B) {
+			src, dst := make([]byte, n), make([]byte, n)
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				MaskParallel(dst, src, [4]byte{1, 2, 3, 4}, 1, 8)
 			}
 		})
 	}

@@ -1,0 +1,12 @@
+//go:build !purego
+
+package wsmask
+
+// Implemented in kernel_arm64.s.
+
+//go:noescape
+func maskNEON(dst, src *byte, n int, key uint32)
+
+func archKernels() []kernel {
+	return []kernel{{"neon", maskNEON}}
+}

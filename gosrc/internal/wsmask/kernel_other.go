@@ -1,0 +1,7 @@
+//go:build purego || !(amd64 || arm64)
+
+package wsmask
+
+// archKernels: no assembly for this target (or the purego tag asked for
+// none); the portable Go kernel does the work.
+func archKernels() []kernel { return nil }

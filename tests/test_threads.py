@@ -1,0 +1,266 @@
+"""Threads: concurrent calls are correct, buffers stay pinned, the GIL is released.
+
+Each test runs in its own interpreter (a deadlock fails on a timeout instead
+of hanging CI).
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+from reliability_helpers import EXERCISE, result_of, run_python
+
+from gomask import _native
+
+
+def script(body: str) -> str:
+    return "\n".join(["import json, sys, threading, time", EXERCISE, textwrap.dedent(body)])
+
+
+def test_many_threads_calling_every_function() -> None:
+    """16 threads call every function with checked results, with buffers on
+    both sides of the GIL threshold and split over goroutines."""
+    code = script(
+        """
+        import array
+
+        import numpy as np
+
+        import gomask.mask as gm
+        from gomask import _native
+
+        gm.set_parallelism(threshold=1 << 20, workers=2)
+        mask_batch = getattr(gm, "mask_batch", None)
+        THREADS, ROUNDS = 16, 60
+        errors = []
+        barrier = threading.Barrier(THREADS)
+
+
+        def worker(t):
+            try:
+                barrier.wait()  # all start together, also on the first load
+                rnd = random.Random(t)
+                for i in range(ROUNDS):
+                    seed = t * 1000 + i
+                    exercise(seed, big=(i % 20 == 0))
+                    n = rnd.choice([5, 63, 1 << 14, (1 << 14) + 3, (1 << 20) + 5, 3 << 20])
+                    data = rnd.randbytes(n)
+                    key = rnd.randbytes(4)
+                    pos = rnd.randrange(4)
+                    want = ref(data, key, pos)
+                    assert gm.mask(data, key, pos) == want
+                    arr = np.frombuffer(bytearray(data), dtype=np.uint8).copy()
+                    gm.mask_inplace(arr, key, pos)
+                    assert arr.tobytes() == want
+                    a = array.array("B", data)
+                    gm.mask_inplace(a, key, pos)
+                    assert a.tobytes() == want
+                    if mask_batch is not None:
+                        parts = [data[:7], data[7:100], data[100:]]
+                        keys = [key, key[::-1], bytes(4)]
+                        got = mask_batch(parts, keys)
+                        assert got == [ref(p, k) for p, k in zip(parts, keys)]
+            except BaseException as exc:
+                import traceback
+
+                errors.append(f"thread {t}: {exc!r}\\n{traceback.format_exc()}")
+
+
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=150)
+        alive = sum(t.is_alive() for t in threads)
+        emit({"alive": alive, "errors": errors[:3]})
+        sys.stdout.flush()
+        os._exit(0)  # do not wait for a stuck thread
+        """
+    )
+    result = result_of(run_python(code, timeout=200))
+    assert result == {"alive": 0, "errors": []}, result
+
+
+def test_first_use_from_many_threads_loads_one_library() -> None:
+    code = script(
+        """
+        from gomask import _native
+
+        barrier = threading.Barrier(16)
+        seen = []
+
+
+        def first_call():
+            barrier.wait()
+            assert add(2, 3) == 5
+            seen.append(id(_native.library()))
+
+
+        threads = [threading.Thread(target=first_call) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        with open("/proc/self/maps") as f:
+            mapped = {line.split()[-1] for line in f if "libgomask" in line}
+        emit({"ids": len(set(seen)), "calls": len(seen),
+                                      "files": sorted(mapped)})
+        """
+    )
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc/self/maps")
+    result = result_of(run_python(code, timeout=60))
+    assert result["calls"] == 16
+    assert result["ids"] == 1
+    assert len(result["files"]) == 1, result
+
+
+@pytest.mark.parametrize("kind", ["bytearray", "array"])
+def test_buffer_cannot_be_resized_while_go_writes_it(kind: str) -> None:
+    """While one thread masks a large buffer in place (GIL released), another
+    thread's attempts to resize it raise BufferError; nothing is corrupted."""
+    code = script(
+        f"""
+        import array
+
+        from gomask.mask import mask_inplace
+
+        N = 32 << 20
+        original = random.Random(1).randbytes(N)
+        buf = bytearray(original) if "{kind}" == "bytearray" else array.array("B", original)
+        CALLS = 40  # even: the buffer ends as it started
+        done = threading.Event()
+
+
+        def masker():
+            for _ in range(CALLS):
+                mask_inplace(buf, KEY)
+            done.set()
+
+
+        t = threading.Thread(target=masker)
+        t.start()
+        refused = grown = 0
+        while not done.is_set():
+            try:
+                buf.append(0)
+            except BufferError:
+                refused += 1  # pinned: Go is writing it
+                continue
+            grown += 1
+            while True:  # undo; the masker may have pinned it meanwhile
+                try:
+                    buf.pop()
+                    break
+                except BufferError:
+                    refused += 1
+                    time.sleep(0)
+        t.join(timeout=120)
+        emit({{
+            "refused": refused, "grown": grown, "alive": t.is_alive(),
+            "len_ok": len(buf) == N, "intact": bytes(buf) == original,
+        }})
+        """
+    )
+    result = result_of(run_python(code, timeout=150))
+    print(result)
+    assert result["alive"] is False
+    assert result["refused"] > 0, result  # resizes were refused during Go calls
+    assert result["len_ok"], result
+    assert result["intact"], result
+
+
+def test_large_calls_let_other_threads_run() -> None:
+    """Calls on buffers above GIL_RELEASE_THRESHOLD release the GIL: another
+    Python thread makes progress while Go masks."""
+    code = script(
+        """
+        from gomask.mask import mask_inplace
+
+        buf = bytearray(64 << 20)
+        mask_inplace(buf, KEY)  # touch the pages, load the library
+        windows = []
+        done = threading.Event()
+
+
+        def masker():
+            for _ in range(10):
+                t0 = time.perf_counter()
+                mask_inplace(buf, KEY)
+                windows.append((t0, time.perf_counter()))
+            done.set()
+
+
+        ticks = []
+        t = threading.Thread(target=masker)
+        t.start()
+        while not done.is_set():
+            ticks.append(time.perf_counter())
+        t.join()
+        inside = sum(any(a < x < b for a, b in windows) for x in ticks)
+        emit({"inside": inside, "ticks": len(ticks)})
+        """
+    )
+    result = result_of(run_python(code, timeout=120))
+    print(result)
+    assert result["inside"] > 100, result
+
+
+def test_free_threaded_build_with_gil_disabled_is_declined() -> None:
+    """Free-threaded CPython with the GIL disabled (simulated: there is no
+    such interpreter here): a RuntimeWarning at import, an ImportError on the
+    first call into Go, and the pure-Python mode still works."""
+    code = textwrap.dedent(
+        """
+        import json, os, sys, warnings
+
+        sys._is_gil_enabled = lambda: False  # what a 3.13t+ build reports
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import gomask.mask
+            import gomask.examples
+        result = {"warnings": [(w.category.__name__, str(w.message)) for w in caught]}
+        try:
+            gomask.examples.add(1, 2)
+        except ImportError as exc:
+            result["first call"] = str(exc)
+        try:
+            result["pure"] = gomask.mask.mask(b"Hello" * 10, b"abcd").hex()
+        except ImportError:
+            result["pure"] = None
+        print("RESULT " + json.dumps(result))
+        """
+    )
+    result = result_of(run_python(code, timeout=60))
+    message = _native.FREE_THREADING_MESSAGE
+    assert result["warnings"] == [["RuntimeWarning", message]]
+    assert result["first call"] == message
+    assert result["pure"] is None  # masking in Go is refused too
+    assert "PYTHON_GIL=1" in message
+    pure = result_of(run_python(code, timeout=60, env={"GOMASK_PURE": "1"}))
+    assert pure["pure"] == result_of(run_python(PURE_REFERENCE, timeout=60))
+    assert "first call" in pure  # add() has no pure-Python version
+
+
+PURE_REFERENCE = (
+    "key = b'abcd'\n"
+    "data = b'Hello' * 10\n"
+    "print('RESULT \"' + bytes(b ^ key[i % 4] for i, b in enumerate(data)).hex() + '\"')\n"
+)
+
+
+def test_no_warning_with_the_gil() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        if hasattr(sys, "_is_gil_enabled"):
+            sys._is_gil_enabled = lambda: True  # a free-threaded build run with PYTHON_GIL=1
+        import gomask.mask, gomask.examples
+        print("RESULT null")
+        """
+    )
+    proc = run_python(code, timeout=60, env={"PYTHONWARNINGS": "error"})
+    assert result_of(proc) is None
+    assert proc.stderr == ""
