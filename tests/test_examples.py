@@ -173,3 +173,9 @@ def test_parse_person_rejects_non_text(bad: object) -> None:
 def test_parse_person_lone_surrogate() -> None:
     with pytest.raises(ValueError, match="surrogate"):  # a UnicodeEncodeError
         parse_person('{"name": "\ud800", "age": 1}')
+
+
+def test_field_names_match_as_encoding_json_does() -> None:
+    # Documented: case-insensitive names, the last of duplicate fields wins.
+    assert parse_person('{"NAME": "x", "Age": 3}') == Person("x", 3, (), ())
+    assert parse_person('{"name": "a", "age": 1, "age": 2}').age == 2

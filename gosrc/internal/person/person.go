@@ -6,7 +6,9 @@
 // Decoding is strict, because its result crosses into another language
 // where silently repaired input would be a surprise: the document must be
 // valid UTF-8, a single JSON object with exactly the known fields, "name"
-// and "age" present, and ages non-negative integers.
+// and "age" present, and ages non-negative integers. Field names match as
+// encoding/json matches them: exact names first, then case-insensitively
+// ("NAME" is name), and of duplicate fields the last one wins.
 package person
 
 import (
