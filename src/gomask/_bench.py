@@ -667,22 +667,15 @@ def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             targets.append(
                 Target(f"{ours} ÷ {peer}, {_size_name(size)}", limit, ratio(ours, peer, size))
             )
-    for size in FLOOR_SIZES:
-        targets.append(
-            Target(
-                f"gomask mask ÷ websockets apply_mask, {_size_name(size)}",
-                6.0,
-                ratio("gomask mask", "websockets apply_mask", size),
+    small_size_limits = (
+        ("gomask mask", "websockets apply_mask", 6.0),
+        ("gomask mask_inplace", "aiohttp mask (in place)", 15.0),
+    )
+    for ours, peer, limit in small_size_limits:
+        for size in FLOOR_SIZES:
+            targets.append(
+                Target(f"{ours} ÷ {peer}, {_size_name(size)}", limit, ratio(ours, peer, size))
             )
-        )
-    for size in FLOOR_SIZES:
-        targets.append(
-            Target(
-                f"gomask mask_inplace ÷ aiohttp mask (in place), {_size_name(size)}",
-                15.0,
-                ratio("gomask mask_inplace", "aiohttp mask (in place)", size),
-            )
-        )
     floor = peers["floor"]["seconds"]
     for size in FLOOR_SIZES:
         row = floor[str(size)]
