@@ -66,6 +66,7 @@ import (
 	"math"
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"gomask/internal/person"
@@ -73,7 +74,7 @@ import (
 )
 
 // abiVersion identifies the prototypes and struct layouts of this file.
-const abiVersion = 2
+const abiVersion = 3
 
 // version is the gomask release, set by the build with -X main.version.
 var version = "unknown"
@@ -96,6 +97,9 @@ func gomask_build_info() *C.char {
 		"goarch":      runtime.GOARCH,
 		"max_procs":   runtime.GOMAXPROCS(0),
 		"mask_kernel": wsmask.Kernel(),
+		// Copies of at least this many bytes write with non-temporal
+		// stores (twice that when split over goroutines).
+		"stream_threshold": wsmask.StreamThreshold(),
 	})
 	return C.CString(string(info))
 }
@@ -131,6 +135,14 @@ func gomask_mask(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t, workers C.size
 	}
 	wsmask.MaskParallel(goBytes(dst, n), goBytes(src, n), goKey(key), 0, int(min(workers, 1<<16)))
 	return nil
+}
+
+// gomask_set_spin sets how long, in nanoseconds, the helper goroutines of
+// gomask_mask poll for the next call before they sleep (wsmask.SetSpin).
+//
+//export gomask_set_spin
+func gomask_set_spin(ns C.int64_t) {
+	wsmask.SetSpin(time.Duration(ns))
 }
 
 // gomask_mask_copy is gomask_mask on one goroutine, without the workers
@@ -195,8 +207,8 @@ func gomask_mask_vectors(dsts, srcs **C.uint8_t, lens *C.size_t, count C.size_t,
 }
 
 // gomask_debug_empty2 and gomask_debug_empty3 do nothing, with the
-// argument types of gomask_mask_new and gomask_mask_bytearray (an object
-// and a key), and of gomask_mask_inplace: the benchmark times them as the
+// argument types of gomask_mask_new and gomask_mask_bytearray (two
+// objects), and of gomask_mask_inplace: the benchmark times them as the
 // floor cost of a call into Go. They are not part of the public API.
 //
 //export gomask_debug_empty3
@@ -205,7 +217,7 @@ func gomask_debug_empty3(buf *C.uint8_t, n C.size_t, key *C.uint8_t) *C.gomask_e
 }
 
 //export gomask_debug_empty2
-func gomask_debug_empty2(obj unsafe.Pointer, key *C.uint8_t) *C.gomask_error {
+func gomask_debug_empty2(obj, key unsafe.Pointer) *C.gomask_error {
 	return nil
 }
 

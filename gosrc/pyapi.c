@@ -4,7 +4,8 @@
 // gomask_mask_vectors (the masking stays in Go).
 //
 // Why: a call through ctypes costs about 100 ns plus 50 ns per argument,
-// more than masking a kilobyte; making the result object in Python, getting
+// more than masking a kilobyte, and each check in Python 20 ns or more;
+// checking the arguments, making the result object in Python, getting
 // a bytearray's address there (ctypes from_buffer) or pinning it for a call
 // without the GIL costs as much again, or more. These functions take the
 // Python objects themselves (their id()) and ask CPython directly, as a C
@@ -20,8 +21,12 @@
 //   - Python calls these functions only through ctypes.PyDLL, so the
 //     calling thread holds the GIL (is attached, on free-threaded builds)
 //     when they start and when they return;
-//   - Python checks the exact type of the object (bytes, bytearray, tuple)
-//     first, and the C API checks it again;
+//   - nothing is read from an object before its exact type is checked:
+//     gomask_mask_new and gomask_mask_bytearray take any two objects and
+//     decline (Python then validates them on its general path) unless they
+//     are a bytes or bytearray and a bytes key of 4 bytes; Python checks
+//     the tuple of bytes of gomask_mask_batch first, and the C API checks
+//     it again;
 //   - without the GIL (large buffers, so that other threads run meanwhile)
 //     Go only touches memory that cannot move: the data of an immutable
 //     bytes object the caller holds, a new bytes object nobody else has
@@ -86,11 +91,16 @@ typedef struct {
 	void *(*tuple_get_item)(void *, ptrdiff_t);                   // PyTuple_GetItem
 	void *(*list_new)(ptrdiff_t);                                 // PyList_New
 	int (*list_set_item)(void *, ptrdiff_t, void *);              // PyList_SetItem
+	void *(*object_type)(void *);                                 // PyObject_Type
+	void (*incref)(void *);                                       // Py_IncRef
 	void *value_error;                                            // PyExc_ValueError
 	void *panic_type;                                             // the class of Go errors
+	void *bytes_type;                                             // bytes
+	void *bytearray_type;                                         // bytearray
+	void *none;                                                   // None
 } gomask_python_api;
 
-enum { GOMASK_PYTHON_API_SIZE = 18 };
+enum { GOMASK_PYTHON_API_SIZE = 23 };
 
 // Written once per loaded library, under the GIL, before any of its users
 // runs.
@@ -131,8 +141,13 @@ GOMASK_C_EXPORT int32_t gomask_set_python_api(void **table, size_t n) {
 	api.tuple_get_item = (void *(*)(void *, ptrdiff_t))table[13];
 	api.list_new = (void *(*)(ptrdiff_t))table[14];
 	api.list_set_item = (int (*)(void *, ptrdiff_t, void *))table[15];
-	api.value_error = table[16];
-	api.panic_type = table[17];
+	api.object_type = (void *(*)(void *))table[16];
+	api.incref = (void (*)(void *))table[17];
+	api.value_error = table[18];
+	api.panic_type = table[19];
+	api.bytes_type = table[20];
+	api.bytearray_type = table[21];
+	api.none = table[22];
 	api_ready = 1;
 	return 0;
 }
@@ -163,12 +178,33 @@ static void raise_error(gomask_error *err) {
 	gomask_error_free(err);
 }
 
-// gomask_mask_new returns a new bytes object holding the bytes object data
-// (its address, from id()) masked with key (4 bytes). It is an exception to
-// the error convention of the exports: it returns the new reference, or
-// NULL with a Python exception set (TypeError if data is not bytes,
-// MemoryError, or GoPanicError with Go's message).
-GOMASK_C_EXPORT void *gomask_mask_new(void *data, uint8_t *key) {
+// is_exactly reports whether the type of obj is type itself (Python's
+// `type(obj) is type`: a subclass could override what the fast paths
+// assume, so subclasses take Python's general path).
+static int is_exactly(void *obj, void *type) {
+	void *t = api.object_type(obj); // a new reference; obj keeps its type alive anyway
+	api.decref(t);
+	return t == type;
+}
+
+// key_data returns the data of key if it is a bytes object of exactly 4
+// bytes, else NULL (without an exception: Python's general path checks it
+// and says what is wrong).
+static uint8_t *key_data(void *key) {
+	if (!is_exactly(key, api.bytes_type) || api.bytes_size(key) != 4) {
+		return NULL;
+	}
+	return (uint8_t *)api.bytes_as_string(key);
+}
+
+// gomask_mask_new is mask(data, key) for the common case, data a bytes
+// object and key a bytes object of 4 bytes (both passed as their id()):
+// it returns a new bytes object holding data masked with key. For any other
+// arguments it returns None, does nothing else, and Python takes its
+// general path, which validates them. It is an exception to the error
+// convention of the exports: it returns a new reference, or NULL with a
+// Python exception set (MemoryError, or GoPanicError with Go's message).
+GOMASK_C_EXPORT void *gomask_mask_new(void *data, void *key) {
 	if (!api_ready || data == NULL || key == NULL) {
 		// Python never calls it so. Without the API no exception can be
 		// set; ctypes then reports the NULL as a ValueError.
@@ -177,10 +213,12 @@ GOMASK_C_EXPORT void *gomask_mask_new(void *data, uint8_t *key) {
 		}
 		return NULL;
 	}
-	uint8_t *src = (uint8_t *)api.bytes_as_string(data);
-	if (src == NULL) {
-		return NULL; // TypeError is set: not bytes
+	uint8_t *k = key_data(key);
+	if (k == NULL || !is_exactly(data, api.bytes_type)) {
+		api.incref(api.none);
+		return api.none;
 	}
+	uint8_t *src = (uint8_t *)api.bytes_as_string(data);
 	ptrdiff_t size = api.bytes_size(data);
 	// A NULL source makes an uninitialised object, never a cached one
 	// (PyBytes_FromStringAndSize caches only the 1-byte objects it copies,
@@ -196,12 +234,12 @@ GOMASK_C_EXPORT void *gomask_mask_new(void *data, uint8_t *key) {
 	uint8_t *dst = (uint8_t *)api.bytes_as_string(obj);
 	gomask_error *err;
 	if (!without_gil(n)) {
-		err = gomask_mask_copy(dst, src, n, key);
+		err = gomask_mask_copy(dst, src, n, k);
 	} else {
-		// Nobody else has obj yet, and src is the data of a bytes object the
-		// caller holds: neither can change without the GIL.
+		// Nobody else has obj yet, and src and k are the data of bytes
+		// objects the caller holds: none can change without the GIL.
 		void *state = api.save_thread();
-		err = gomask_mask(dst, src, n, key, workers_for(n));
+		err = gomask_mask(dst, src, n, k, workers_for(n));
 		api.restore_thread(state);
 	}
 	if (err != NULL) {
@@ -212,42 +250,52 @@ GOMASK_C_EXPORT void *gomask_mask_new(void *data, uint8_t *key) {
 	return obj;
 }
 
-// gomask_mask_bytearray masks the bytearray obj (its address, from id())
-// in place with key (4 bytes). Errors are raised as Python exceptions
-// (ctypes.PyDLL checks for one after every call): TypeError if obj is not a
-// bytearray, GoPanicError with Go's message.
-GOMASK_C_EXPORT void gomask_mask_bytearray(void *obj, uint8_t *key) {
+// gomask_mask_bytearray is mask_inplace(obj, key) for the common case, obj
+// a bytearray and key a bytes object of 4 bytes (both passed as their
+// id()): it masks obj in place and returns 0. For any other arguments it
+// returns 1, does nothing else, and Python takes its general path. Errors
+// are raised as Python exceptions (ctypes.PyDLL checks for one after every
+// call): GoPanicError with Go's message, or BufferError if the bytearray
+// cannot be pinned.
+GOMASK_C_EXPORT int32_t gomask_mask_bytearray(void *obj, void *key) {
 	if (!api_ready || obj == NULL || key == NULL) {
 		if (api_ready) {
 			api.err_set_string(api.value_error, "gomask_mask_bytearray: NULL object or key");
 		}
-		return;
+		return -1;
+	}
+	uint8_t *k = key_data(key);
+	if (k == NULL || !is_exactly(obj, api.bytearray_type)) {
+		return 1;
 	}
 	ptrdiff_t size = api.bytearray_size(obj);
 	if (size <= 0) {
-		return; // empty, or TypeError is set: not a bytearray
+		return 0;
 	}
 	size_t n = (size_t)size;
 	gomask_error *err = NULL;
 	if (!without_gil(n)) {
 		// The GIL is held until the call returns: nothing can resize it.
-		err = gomask_mask_inplace((uint8_t *)api.bytearray_as_string(obj), n, key);
+		err = gomask_mask_inplace((uint8_t *)api.bytearray_as_string(obj), n, k);
 	} else {
 		gomask_py_buffer view;
 		if (api.get_buffer(obj, &view, GOMASK_PyBUF_WRITABLE) != 0) {
-			return; // the exception is set
+			return -1; // the exception is set
 		}
 		if (view.len > 0) {
+			// k is the data of a bytes object the caller holds: immutable.
 			size_t len = (size_t)view.len;
 			void *state = api.save_thread();
-			err = gomask_mask((uint8_t *)view.buf, (uint8_t *)view.buf, len, key, workers_for(len));
+			err = gomask_mask((uint8_t *)view.buf, (uint8_t *)view.buf, len, k, workers_for(len));
 			api.restore_thread(state);
 		}
 		api.release_buffer(&view);
 	}
 	if (err != NULL) {
 		raise_error(err);
+		return -1;
 	}
+	return 0;
 }
 
 // gomask_mask_batch returns a new list holding, for each bytes object of

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gomask import mask as gm
-from gomask.mask import PYTHON_MAX, mask, mask_batch, mask_inplace
+from gomask.mask import mask, mask_batch, mask_inplace
 
 keys = st.binary(min_size=4, max_size=4)
 offsets = st.integers(min_value=0, max_value=2**40)
@@ -148,15 +148,13 @@ def test_batch_rejects_non_iterables() -> None:
 
 def test_batch_is_exported() -> None:
     assert "mask_batch" in gm.__all__
-    assert "PYTHON_MAX" in gm.__all__
 
 
 # --- the fast paths of mask() and mask_inplace() -----------------------------------------------
 
 
-@pytest.mark.parametrize("n", range(PYTHON_MAX + 6))
-def test_python_path_every_length_and_offset(n: int) -> None:
-    # Up to PYTHON_MAX bytes, mask() of bytes is computed in Python.
+@pytest.mark.parametrize("n", range(12))
+def test_short_payloads_every_length_and_offset(n: int) -> None:
     data = os.urandom(n)
     key = os.urandom(4)
     for offset in range(9):
@@ -165,9 +163,63 @@ def test_python_path_every_length_and_offset(n: int) -> None:
         assert type(out) is bytes
 
 
-@given(data=st.binary(max_size=2 * PYTHON_MAX), key=keys, offset=offsets)
-def test_python_path_matches_spec(data: bytes, key: bytes, offset: int) -> None:
-    assert mask(data, key, offset) == spec_mask(data, key, offset)
+class BytesSub(bytes):
+    pass
+
+
+class BytearraySub(bytearray):
+    pass
+
+
+# Arguments the one-call paths of gosrc/pyapi.c must decline (returning
+# None or 1, having done nothing) so that Python validates them; each with
+# what the public function then does.
+DECLINED: list[tuple[str, object, object, type[Exception] | None]] = [
+    ("bytes subclass payload", BytesSub(b"hello world"), b"abcd", None),
+    ("bytearray key", b"hello world", bytearray(b"abcd"), None),
+    ("memoryview key", b"hello world", memoryview(b"abcd"), None),
+    ("bytes subclass key", b"hello world", BytesSub(b"abcd"), None),
+    ("3-byte key", b"hello world", b"abc", ValueError),
+    ("5-byte key", b"hello world", b"abcde", ValueError),
+    ("empty key", b"hello world", b"", ValueError),
+    ("str key", b"hello world", "abcd", TypeError),
+    ("int key", b"hello world", 0x61626364, TypeError),
+    ("None key", b"hello world", None, TypeError),
+    ("str payload", "hello world", b"abcd", TypeError),
+    ("int payload", 12345, b"abcd", TypeError),
+    ("None payload", None, b"abcd", TypeError),
+]
+
+
+@pytest.mark.skipif(gm.implementation() != "go", reason="the one-call paths are the Go library's")
+@pytest.mark.parametrize(("name", "data", "key", "error"), DECLINED, ids=[d[0] for d in DECLINED])
+def test_one_call_paths_decline_everything_but_their_types(
+    name: str, data: object, key: object, error: type[Exception] | None
+) -> None:
+    mask(b"12345678", b"abcd")  # bind the library
+    assert gm._new(id(data), id(key)) is None
+    buf = bytearray(b"hello world")
+    if type(data) is bytes:
+        assert gm._bytearray(id(buf), id(key)) == 1
+    else:
+        assert gm._bytearray(id(data), id(b"abcd")) == 1
+        assert gm._bytearray(id(BytearraySub(b"x")), id(b"abcd")) == 1
+    assert buf == b"hello world"
+
+
+@pytest.mark.parametrize(("name", "data", "key", "error"), DECLINED, ids=[d[0] for d in DECLINED])
+def test_declined_arguments_are_validated_in_python(
+    name: str, data: object, key: object, error: type[Exception] | None
+) -> None:
+    if error is not None:
+        with pytest.raises(error, match=r"key|data|bytes"):
+            mask(data, key)  # type: ignore[arg-type]
+        return
+    expected = spec_mask(bytes(data), bytes(key))  # type: ignore[call-overload]
+    assert mask(data, key) == expected  # type: ignore[arg-type]
+    buf = bytearray(data)  # type: ignore[call-overload]
+    mask_inplace(buf, key)  # type: ignore[arg-type]
+    assert buf == expected
 
 
 def test_short_results_are_fresh_objects() -> None:

@@ -139,6 +139,12 @@ CASES: list[tuple[str, str, str] | tuple[str, str, str, str]] = [
     ("parallel-threshold-negative", "gm.set_parallelism(threshold=-1)", "ValueError"),
     ("parallel-threshold-str", "gm.set_parallelism(threshold='1')", "TypeError"),
     ("parallel-workers-float", "gm.set_parallelism(workers=1.5)", "TypeError"),
+    ("parallel-spin-negative", "gm.set_parallelism(spin=-1e-6)", "ValueError"),
+    ("parallel-spin-nan", "gm.set_parallelism(spin=float('nan'))", "ValueError"),
+    ("parallel-spin-inf", "gm.set_parallelism(spin=float('inf'))", "ValueError"),
+    ("parallel-spin-huge", "gm.set_parallelism(spin=2.0)", "ValueError"),
+    ("parallel-spin-str", "gm.set_parallelism(spin='1')", "TypeError"),
+    ("parallel-spin-bool", "gm.set_parallelism(spin=True)", "TypeError"),
     ("parallel-unchanged", "gm.get_parallelism()", OK, "list(r) == PARALLELISM"),
     # --- add(a, b) ---
     ("add-float", "ex.add(1.5, 1)", "TypeError"),

@@ -357,9 +357,18 @@ def test_parallelism_settings_roundtrip() -> None:
     before = gm.get_parallelism()
     try:
         gm.set_parallelism(threshold=1 << 20, workers=2)
-        assert gm.get_parallelism() == (1 << 20, 2)
+        assert gm.get_parallelism() == (1 << 20, 2, before.spin)
         data = os.urandom((3 << 20) + 3)
-        assert mask(data, RFC_KEY, 1) == _fast_spec(data, RFC_KEY, 1)
+        # Helpers polling (calls back to back), and helpers that never poll.
+        for spin in (1e-3, 0, 0.0, 50e-6):
+            gm.set_parallelism(spin=spin)
+            assert gm.get_parallelism().spin == spin
+            for _ in range(3):
+                assert mask(data, RFC_KEY, 1) == _fast_spec(data, RFC_KEY, 1)
+                buf = bytearray(data)
+                mask_inplace(buf, RFC_KEY, 2)
+                assert buf == _fast_spec(data, RFC_KEY, 2)
+        assert gm.get_parallelism() == (1 << 20, 2, 50e-6)
         with pytest.raises(ValueError, match="workers"):
             gm.set_parallelism(workers=0)
         with pytest.raises(ValueError, match="threshold"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,10 +54,11 @@ def test_info_command() -> None:
         [sys.executable, "-m", "gomask", "info"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    for field in ("gomask", "library", "go version", "platform", "implementation"):
+    for field in ("gomask", "library", "go version", "platform", "mask kernel", "helpers poll"):
         assert field in result.stdout
     assert gomask.__version__ in result.stdout
-    assert "implementation     go" in result.stdout
+    assert re.search(r"^implementation +go$", result.stdout, re.MULTILINE)
+    assert re.search(r"^uncached copies from +\d+ bytes$", result.stdout, re.MULTILINE)
 
 
 def test_missing_library_is_a_clear_import_error(tmp_path: Path) -> None:

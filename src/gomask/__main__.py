@@ -38,11 +38,17 @@ def info() -> int:
             ("go version", build.get("go_version")),
             ("go target", f"{build.get('goos')}/{build.get('goarch')}"),
             ("go max procs", build.get("max_procs")),
+            ("mask kernel", build.get("mask_kernel")),
+            ("uncached copies from", f"{build.get('stream_threshold')} bytes"),
         ]
-    threshold, workers = gomask_mask.get_parallelism()
+    parallel = gomask_mask.get_parallelism()
     rows += [
         ("gil released from", f"{gomask_mask.GIL_RELEASE_THRESHOLD} bytes"),
-        ("parallel from", f"{threshold} bytes, up to {workers} goroutines"),
+        (
+            "parallel from",
+            f"{parallel.threshold} bytes, up to {parallel.workers} goroutines, "
+            f"helpers poll {parallel.spin * 1e6:g} µs",
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

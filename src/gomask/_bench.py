@@ -201,8 +201,11 @@ def machine() -> dict[str, Any]:
         info["go"] = build.get("go_version")
         info["mask_kernel"] = build.get("mask_kernel")
         info["go_max_procs"] = build.get("max_procs")
+        info["stream_threshold"] = build.get("stream_threshold")
     info["gil_release_threshold"] = gomask_mask.GIL_RELEASE_THRESHOLD
-    info["parallel_threshold"], info["parallel_workers"] = gomask_mask.get_parallelism()
+    parallel = gomask_mask.get_parallelism()
+    info["parallel_threshold"], info["parallel_workers"] = parallel.threshold, parallel.workers
+    info["parallel_spin"] = parallel.spin
     info["peers"] = {name: _version(dist) for name, dist in _PEER_DISTRIBUTIONS.items()}
     return info
 
@@ -490,8 +493,8 @@ def floor_comparison(budget: float) -> dict[str, Any]:
     """gomask's calls that go through Go against empty calls into Go.
 
     The floor of a call is an empty Go function with the same argument
-    types, called with the same Python objects (both calls pass an object's
-    id() and the key): the cost of ctypes and cgo alone. "floor (issue)" is
+    types, called with the same Python objects (gomask's calls pass the id()
+    of the payload and of the key): the cost of ctypes and cgo alone. "floor (issue)" is
     an empty call typed (c_void_p, c_size_t, c_uint32), the usual way to
     declare a pointer, a size and a key.
     """
@@ -510,14 +513,14 @@ def floor_comparison(budget: float) -> dict[str, Any]:
         buf = bytearray(data)
         timed = {
             "mask": Timed(gomask_mask.mask, data, key),
-            "mask floor": Timed(empty2, id(data), key),
+            "mask floor": Timed(empty2, id(data), id(key)),
             "mask_inplace": Timed(gomask_mask.mask_inplace, buf, key),
-            "mask_inplace floor": Timed(empty2, id(buf), key),
+            "mask_inplace floor": Timed(empty2, id(buf), id(key)),
             "floor (issue, PyDLL)": Timed(classic_gil, id(buf), size, 0x3D21FA37),
             "floor (issue, CDLL)": Timed(classic_nogil, id(buf), size, 0x3D21FA37),
         }
         rows[str(size)] = best_of(timed, budget, 5)
-    return {"seconds": rows, "python_max": gomask_mask.PYTHON_MAX}
+    return {"seconds": rows}
 
 
 def batch_comparison(budget: float, count: int = 1000, size: int = 125) -> dict[str, Any]:
@@ -680,8 +683,6 @@ def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     for size in FLOOR_SIZES:
         row = floor[str(size)]
         for call in ("mask", "mask_inplace"):
-            if call == "mask" and size <= peers["floor"]["python_max"]:
-                continue  # masked in Python: no call into Go
             issue = row["floor (issue, PyDLL)"]
             targets.append(
                 Target(
@@ -693,11 +694,29 @@ def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 )
             )
     if "threads" in report:
-        for name, r in report["threads"]["results"].items():
-            if name.startswith("gomask"):
-                targets.append(
-                    Target(f"2 threads ÷ serial, 4 MiB in place, {name}", 0.7, r["ratio"])
+        # The target is about the GIL: with splitting over goroutines off,
+        # only the GIL release lets two threads use two cores. With the
+        # default settings one thread already uses both (its calls are
+        # split), so two threads cannot halve the time; their ratio is
+        # reported beside it.
+        results = report["threads"]["results"]
+        alone = results.get("gomask mask_inplace, 1 goroutine per call")
+        split = results.get("gomask mask_inplace, default settings")
+        if alone is not None:
+            targets.append(
+                Target(
+                    "2 threads ÷ serial, 4 MiB in place, 1 goroutine per call",
+                    0.7,
+                    alone["ratio"],
+                    detail=(
+                        f"default settings: 2 threads ÷ serial {split['ratio']:.2f}, "
+                        f"serial {split['serial_s'] / alone['serial_s']:.2f} times the time of "
+                        "1 goroutine per call"
+                        if split
+                        else ""
+                    ),
                 )
+            )
     batch = peers["batch"]["seconds"]
     loop = batch["loop of gomask mask"]
     targets.append(
@@ -777,7 +796,6 @@ def _print_peers(peers: dict[str, Any]) -> None:
     print(f"{'size':>8} " + " ".join(f"{c:>21}" for c in columns))
     for size, row in floor.items():
         print(f"{_size_name(int(size)):>8} " + " ".join(f"{row[c] * 1e6:>21.3f}" for c in columns))
-    print(f"  (mask() of bytes up to {peers['floor']['python_max']} bytes runs in Python)")
     batch = peers["batch"]
     print()
     print(f"Batch: {batch['count']} payloads of {batch['size']} B, each with its own key")

@@ -42,7 +42,7 @@ from typing import Any, Literal, NoReturn
 from gomask._libname import library_filename
 
 #: Must equal ``abiVersion`` in gosrc/exports.go.
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 #: Environment variable naming the library to load instead of the packaged
 #: one. It is trusted input: whatever it names is loaded into the process.
@@ -171,8 +171,9 @@ _PROTOTYPES: dict[str, tuple[tuple[Any, ...], Any]] = {
     # keys_len -> a new list.
     "gomask_set_python_api": ((c_void_p, c_void_p), c_int32),
     "gomask_set_mask_policy": ((c_void_p, c_void_p, c_void_p), None),
+    "gomask_set_spin": ((c_int64,), None),
     "gomask_mask_new": ((c_void_p, c_void_p), py_object),
-    "gomask_mask_bytearray": ((c_void_p, c_void_p), None),
+    "gomask_mask_bytearray": ((c_void_p, c_void_p), c_int32),
     "gomask_mask_batch": ((c_void_p, c_void_p, c_void_p), py_object),
     "gomask_debug_empty3": ((c_void_p, c_void_p, c_void_p), _ERROR),
     "gomask_debug_empty2": ((c_void_p, c_void_p), _ERROR),

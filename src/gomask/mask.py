@@ -13,15 +13,16 @@ parallel threshold (see :func:`set_parallelism`) are split over several
 goroutines. :func:`mask_batch` masks many payloads, each with its own key,
 in one call.
 
-How calls reach Go, fastest first (the README's performance section has
-the measurements): ``mask()`` of ``bytes`` of at most :data:`PYTHON_MAX`
-bytes is computed in Python; ``mask()`` of other ``bytes`` (and of short
-bytearray objects, copied first) and ``mask_inplace()`` of a ``bytearray`` are
-one ctypes call each to a small C layer of the library (gosrc/pyapi.c)
-that makes the result object or finds the bytearray's memory through
-CPython's C API, releases the GIL for large buffers, and calls the Go
-kernel; every other buffer is pinned with a buffer export
-(:mod:`gomask._buffers`) for the duration of the call.
+How calls reach Go (the README's performance section has the
+measurements): ``mask()`` of ``bytes`` and ``mask_inplace()`` of a
+``bytearray``, with a ``bytes`` key and no offset, are one ctypes call each
+to a small C layer of the library (gosrc/pyapi.c) that checks the exact
+types of the arguments, makes the result object or finds the bytearray's
+memory through CPython's C API, releases the GIL for large buffers, and
+calls the Go kernel. Other arguments are validated in Python; a short
+bytearray given to ``mask()`` is copied to bytes first, and every other
+buffer is pinned with a buffer export (:mod:`gomask._buffers`) for the
+duration of the call.
 
 Set ``GOMASK_PURE=1`` before importing to use the pure-Python
 implementation instead of Go (for platforms without the library, or to
@@ -35,7 +36,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from ctypes import c_void_p, cast, pythonapi
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gomask import _buffers, _fallback, _native
 
@@ -45,8 +46,8 @@ if TYPE_CHECKING:
 __all__ = [
     "GIL_RELEASE_THRESHOLD",
     "KEY_SIZE",
-    "PYTHON_MAX",
     "Masker",
+    "Parallelism",
     "get_parallelism",
     "implementation",
     "mask",
@@ -68,37 +69,27 @@ KEY_SIZE = 4
 #: 0.1 µs (2-4 %); at 64 KiB releasing loses for two threads as well.
 GIL_RELEASE_THRESHOLD = 256 * 1024
 
-#: ``bytes`` payloads of at most this many bytes are masked by :func:`mask`
-#: in Python (two big-integer conversions and an XOR): 0.35 µs against
-#: 0.42 µs for the cheapest call into Go; from 5 bytes on, repeating the key
-#: makes Python the slower. The result is identical.
-PYTHON_MAX = 4
-
 _PURE = os.environ.get("GOMASK_PURE", "").strip() not in ("", "0")
 
 # How calls run. _gil_max: buffers of at least this many bytes are masked
 # without the GIL (gosrc/pyapi.c gets it with the parallel settings, see
-# _push_policy). _python_max: mask() computes bytes up to this length in
-# Python; it is 0 until the library is loaded, so that the first call loads
-# it whatever its size (a broken install fails at once, not at the first
-# payload over 4 bytes). With GOMASK_PURE everything goes to Python.
-_GO = not _PURE
-_gil_max = GIL_RELEASE_THRESHOLD if _GO else 0
+# _push_policy). With GOMASK_PURE everything goes to Python.
+_gil_max = 0 if _PURE else GIL_RELEASE_THRESHOLD
 _copy_max = _gil_max  # mask() copies a bytearray shorter than this to bytes first
-if _GO and getattr(sys, "_is_gil_enabled", lambda: True)() is False:
+if not _PURE and getattr(sys, "_is_gil_enabled", lambda: True)() is False:
     # Free-threaded CPython running without a GIL (see _native): nothing
     # would stop another thread from resizing a bytearray during a call, so
     # every bytearray is pinned, whatever its size.
     _gil_max = 0
-_python_max = 0 if _GO else sys.maxsize
 _ZERO = 0  # the int 0 object (CPython caches it), for an identity test
 
-# Measured (README, performance section): two goroutines mask a new copy
-# faster from 6 MiB (0.81 of the time of one), in place from 12 MiB (0.91);
-# below, waking a second thread (70-100 µs on the benchmark's virtual
-# machine) costs more than it saves, up to 10 % in place at 8 MiB.
-_parallel_threshold = 8 * 1024 * 1024
+# Measured (README, performance section), calls back to back: with a
+# helper already polling, two goroutines mask a new copy faster from 512 KiB
+# (0.7 of the time of one) and in place from 1 MiB (0.75-0.85); a call that
+# finds no helper polling costs what one goroutine does.
+_parallel_threshold = 1024 * 1024
 _parallel_workers = os.cpu_count() or 1
+_parallel_spin = 50e-6
 
 
 def implementation() -> str:
@@ -106,35 +97,66 @@ def implementation() -> str:
     return "python" if _PURE else "go"
 
 
-def set_parallelism(threshold: int | None = None, workers: int | None = None) -> None:
+class Parallelism(NamedTuple):
+    """The settings of :func:`set_parallelism`."""
+
+    #: Buffers of at least this many bytes are split over goroutines.
+    threshold: int
+    #: At most this many goroutines share one buffer (the caller's included).
+    workers: int
+    #: Seconds a helper goroutine waits, polling, for the next call.
+    spin: float
+
+
+def set_parallelism(
+    threshold: int | None = None, workers: int | None = None, spin: float | None = None
+) -> None:
     """Tune how one large buffer is split over goroutines.
 
-    Buffers of at least *threshold* bytes (8 MiB by default) are masked by
+    Buffers of at least *threshold* bytes (1 MiB by default) are masked by
     up to *workers* goroutines (by default the number of CPUs; never more
-    than the CPUs Go sees, and never less than 256 KiB each), which share
-    the buffer in 64 KiB chunks: the calling thread starts at once and a
-    helper that starts late just takes fewer chunks. ``workers=1`` turns the
-    splitting off. Arguments left as ``None`` keep their current value.
+    than the CPUs Go sees, and never less than 256 KiB each): the calling
+    thread and helper goroutines that the library keeps from call to call.
+    The caller masks 64 KiB chunks from the front of the buffer and the
+    helpers from the back, so a helper that joins late just takes fewer
+    chunks. ``workers=1`` turns the splitting off.
+
+    After a call, a helper polls for the next one for *spin* seconds (50 µs
+    by default; at most 1 s), then sleeps. A polling helper joins a call at
+    once; waking a sleeping one takes 0.1 ms to milliseconds on a virtual
+    machine, too late to help with a few MiB, so a call finds helpers only
+    if it follows another within *spin* seconds (or is at least 32 MiB).
+    Polling keeps a CPU busy for that long after each split call: ``spin=0``
+    never polls, and then only calls of 32 MiB or more are split.
+
+    Arguments left as ``None`` keep their current value.
     """
-    global _parallel_threshold, _parallel_workers
+    global _parallel_threshold, _parallel_workers, _parallel_spin
     if threshold is not None:
         threshold = _non_negative(threshold, "threshold")
     if workers is not None:
         workers = _non_negative(workers, "workers")
         if not 1 <= workers <= 1024:
             raise ValueError(f"workers must be between 1 and 1024, got {workers}")
+    if spin is not None:
+        if isinstance(spin, bool) or not isinstance(spin, (int, float)):
+            raise TypeError(f"spin must be a number of seconds, not {type(spin).__name__}")
+        if not 0 <= spin <= 1:  # also rejects NaN
+            raise ValueError(f"spin must be between 0 and 1 second, got {spin!r}")
     if threshold is not None:
         _parallel_threshold = threshold
     if workers is not None:
         _parallel_workers = workers
+    if spin is not None:
+        _parallel_spin = float(spin)
     lib = _bound
     if lib is not None:
         _push_policy(lib)
 
 
-def get_parallelism() -> tuple[int, int]:
-    """The current ``(threshold, workers)`` of :func:`set_parallelism`."""
-    return _parallel_threshold, _parallel_workers
+def get_parallelism() -> Parallelism:
+    """The current settings of :func:`set_parallelism`."""
+    return Parallelism(_parallel_threshold, _parallel_workers, _parallel_spin)
 
 
 def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
@@ -148,26 +170,32 @@ def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
 
     Masking is an involution: ``mask(mask(d, k), k) == d``.
     """
-    # The hot path is written out inline: at small sizes every Python-level
-    # step costs about as much as masking a kilobyte in Go.
+    # At small sizes every Python-level step costs about as much as masking
+    # a kilobyte in Go, so the common case (bytes, a 4-byte bytes key, offset
+    # 0) is one call: gosrc/pyapi.c checks the exact types and the key's
+    # size, makes the result and has Go fill it, releasing the GIL for large
+    # data. For any other arguments it returns None, having done nothing
+    # (and b"" is falsy: the general path returns it just as well).
+    if offset is _ZERO:
+        return _new(id(data), id(key)) or _mask(data, key, offset)
+    return _mask(data, key, offset)
+
+
+def _mask(data: object, key: object, offset: object) -> bytes:
+    """mask() of everything the one-call path declines (validated here)."""
     if type(key) is not bytes or len(key) != 4:
         key = _key(key)
     if offset is not _ZERO:  # any other object, even an int 0, is checked
         key = _rotated(key, offset)
-    if type(data) is not bytes:
-        if type(data) is not bytearray or len(data) >= _copy_max:
-            return _mask_buffer(data, key)
+    if type(data) is bytearray and len(data) < _copy_max:
         data = bytes(data)  # cheaper than pinning it, at these sizes
-    if len(data) > _python_max:
-        # One call: the library makes the result bytes object, releases the
-        # GIL for large data, and Go fills it in one pass (gosrc/pyapi.c).
-        out: bytes = _new(id(data), key)
-        return out
-    # Two big-integer conversions and an XOR (n == 0 included); with
-    # GOMASK_PURE, every size comes here.
-    n = len(data)
-    stream = key[:n] if n <= 4 else (key * ((n + 3) >> 2))[:n]
-    return (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(n, "little")
+    if type(data) is not bytes:
+        return _mask_buffer(data, key)
+    if _PURE:
+        return _fallback.mask(data, key, 0)
+    # Now the one-call path takes them.
+    out: bytes = _new(id(data), id(key))
+    return out
 
 
 def _mask_buffer(data: object, key: bytes) -> bytes:
@@ -199,17 +227,17 @@ def mask_inplace(buffer: Buffer, key: Buffer, offset: int = 0) -> None:
     a bytearray), an array.array, a numpy array or any other writable
     C-contiguous buffer. *offset* is as for :func:`mask`.
     """
-    if type(key) is not bytes or len(key) != 4:
-        key = _key(key)
-    if offset is not _ZERO:
-        key = _rotated(key, offset)
-    if type(buffer) is bytearray and _GO:
-        # One call: the library finds the bytearray's memory, keeps the GIL
-        # (short ones: nothing can resize it meanwhile) or pins it and
-        # releases the GIL (long ones), and Go masks it (gosrc/pyapi.c).
-        _bytearray(id(buffer), key)
-        return
-    _mask_inplace(buffer, key)
+    # As in mask(): a bytearray with a 4-byte bytes key at offset 0 is one
+    # call; gosrc/pyapi.c finds the bytearray's memory, keeps the GIL (short
+    # ones: nothing can resize it meanwhile) or pins it and releases the GIL
+    # (long ones), and Go masks it. It returns 1, having done nothing, for
+    # any other arguments.
+    if offset is not _ZERO or _bytearray(id(buffer), id(key)):
+        if type(key) is not bytes or len(key) != 4:
+            key = _key(key)
+        if offset is not _ZERO:
+            key = _rotated(key, offset)
+        _mask_inplace(buffer, key)
 
 
 def wstx(key: int, buffer: Buffer) -> int:
@@ -380,9 +408,9 @@ def _mask_inplace(buffer: object, key: bytes) -> int:
 
     Returns the size of *buffer* in bytes.
     """
-    if type(buffer) is bytearray and _GO:
+    if type(buffer) is bytearray and not _PURE:
         n = len(buffer)
-        _bytearray(id(buffer), key)
+        _bytearray(id(buffer), id(key))  # a bytearray and a 4-byte key: never declined
         return n
     with _pin(buffer, writable=True, name="buffer") as pinned:
         n = pinned.size
@@ -436,6 +464,8 @@ _PYTHON_API = (
     "PyTuple_GetItem",
     "PyList_New",
     "PyList_SetItem",
+    "PyObject_Type",
+    "Py_IncRef",
 )
 
 _bound: _native.Library | None = None
@@ -444,12 +474,13 @@ _bound: _native.Library | None = None
 def _bind() -> None:
     """Hand the library CPython's API table and the size policy, then bind
     the hot-path calls."""
-    global _bound, _new, _bytearray, _batch, _copy_gil, _inplace_gil, _python_max
+    global _bound, _new, _bytearray, _batch, _copy_gil, _inplace_gil
     lib = _native.library()
     entries = [cast(getattr(pythonapi, name), c_void_p).value for name in _PYTHON_API]
-    # The exception classes it raises; built-in and module-level classes
-    # live as long as the process.
-    entries += [id(ValueError), id(_native.GoPanicError)]
+    # The exception classes it raises, and the types and object it compares
+    # with; built-in objects and module-level classes live as long as the
+    # process.
+    entries += [id(ValueError), id(_native.GoPanicError), id(bytes), id(bytearray), id(None)]
     table = (c_void_p * len(entries))(*entries)
     if lib.gil.gomask_set_python_api(table, len(entries)) != 0:
         raise ImportError(f"gomask: the Go library {lib.path} rejected the Python API table")
@@ -457,24 +488,36 @@ def _bind() -> None:
     _new, _bytearray = lib.gil.gomask_mask_new, lib.gil.gomask_mask_bytearray
     _batch = lib.gil.gomask_mask_batch
     _copy_gil, _inplace_gil = lib.gil.gomask_mask_copy, lib.gil.gomask_mask_inplace
-    _python_max = PYTHON_MAX
     _bound = lib
 
 
 def _push_policy(lib: _native.Library) -> None:
-    """Tell gosrc/pyapi.c when to release the GIL and split over goroutines."""
+    """Tell gosrc/pyapi.c when to release the GIL and split over goroutines,
+    and Go how long its helpers poll."""
     lib.gil.gomask_set_mask_policy(_gil_max, _parallel_threshold, _parallel_workers)
+    lib.gil.gomask_set_spin(round(_parallel_spin * 1e9))
 
 
-def _unbound_new(data: int, key: bytes) -> bytes:
+def _unbound_new(data: int, key: int) -> bytes | None:
     _bind()
-    out: bytes = _new(data, key)
+    out: bytes | None = _new(data, key)
     return out
 
 
-def _unbound_bytearray(buffer: int, key: bytes) -> None:
+def _unbound_bytearray(buffer: int, key: int) -> int:
     _bind()
-    _bytearray(buffer, key)
+    declined: int = _bytearray(buffer, key)
+    return declined
+
+
+def _declined_new(data: int, key: int) -> None:
+    """GOMASK_PURE's _new: the general path does all the work."""
+    return None
+
+
+def _declined_bytearray(buffer: int, key: int) -> int:
+    """GOMASK_PURE's _bytearray: the general path does all the work."""
+    return 1
 
 
 def _unbound_batch(payloads: int, keys: bytes, keys_len: int) -> list[bytes]:
@@ -496,11 +539,11 @@ def _unbound_inplace(address: int, n: int, key: bytes) -> int | None:
 
 
 def _unbind() -> None:
-    global _bound, _new, _bytearray, _batch, _copy_gil, _inplace_gil, _python_max
+    global _bound, _new, _bytearray, _batch, _copy_gil, _inplace_gil
     _new, _bytearray, _batch = _unbound_new, _unbound_bytearray, _unbound_batch
     _copy_gil, _inplace_gil = _unbound_copy, _unbound_inplace
-    if not _PURE:
-        _python_max = 0
+    if _PURE:
+        _new, _bytearray = _declined_new, _declined_bytearray
     _bound = None
 
 

@@ -94,6 +94,60 @@ vdone:
 	VZEROUPPER
 	TAIL
 
+// func maskAVX2Stream(dst, src *byte, n int, key uint32)
+// maskAVX2 with non-temporal stores (VMOVNTDQ): the 32-byte blocks go to
+// memory through write-combining buffers instead of the caches. dst must be
+// 32-byte aligned, or VMOVNTDQ faults, and differ from src (the blocks would
+// be read back from memory). The SFENCE orders the weakly ordered stores
+// before the ones that follow, such as the atomic that publishes the
+// result to another thread.
+TEXT ·maskAVX2Stream(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL key+24(FP), AX
+	MOVQ AX, DX
+	SHLQ $32, DX
+	ORQ  AX, DX
+	CMPQ CX, $32
+	JB   tail
+
+	MOVQ         DX, X0
+	VPBROADCASTQ X0, Y0
+	CMPQ         CX, $128
+	JB           loop32
+
+	PCALIGN $32
+loop128:
+	VPXOR    (SI), Y0, Y1
+	VPXOR    32(SI), Y0, Y2
+	VPXOR    64(SI), Y0, Y3
+	VPXOR    96(SI), Y0, Y4
+	VMOVNTDQ Y1, (DI)
+	VMOVNTDQ Y2, 32(DI)
+	VMOVNTDQ Y3, 64(DI)
+	VMOVNTDQ Y4, 96(DI)
+	ADDQ     $128, SI
+	ADDQ     $128, DI
+	SUBQ     $128, CX
+	CMPQ     CX, $128
+	JAE      loop128
+
+loop32:
+	CMPQ     CX, $32
+	JB       vdone
+	VPXOR    (SI), Y0, Y1
+	VMOVNTDQ Y1, (DI)
+	ADDQ     $32, SI
+	ADDQ     $32, DI
+	SUBQ     $32, CX
+	JMP      loop32
+
+vdone:
+	SFENCE
+	VZEROUPPER
+	TAIL
+
 // func maskSSE2(dst, src *byte, n int, key uint32)
 // SSE2 is part of every amd64 CPU.
 TEXT ·maskSSE2(SB), NOSPLIT, $0-28
@@ -143,6 +197,61 @@ loop16:
 	SUBQ  $16, CX
 	JMP   loop16
 
+	TAIL
+
+// func maskSSE2Stream(dst, src *byte, n int, key uint32)
+// maskSSE2 with non-temporal stores (MOVNTDQ, MOVNTO to the Go
+// assembler), under the conditions of maskAVX2Stream but for a 16-byte
+// aligned dst.
+TEXT ·maskSSE2Stream(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL key+24(FP), AX
+	MOVQ AX, DX
+	SHLQ $32, DX
+	ORQ  AX, DX
+	CMPQ CX, $16
+	JB   tail
+
+	MOVQ       DX, X0
+	PUNPCKLQDQ X0, X0
+	CMPQ       CX, $64
+	JB         loop16
+
+	PCALIGN $16
+loop64:
+	MOVOU  (SI), X1
+	MOVOU  16(SI), X2
+	MOVOU  32(SI), X3
+	MOVOU  48(SI), X4
+	PXOR   X0, X1
+	PXOR   X0, X2
+	PXOR   X0, X3
+	PXOR   X0, X4
+	MOVNTO X1, (DI)
+	MOVNTO X2, 16(DI)
+	MOVNTO X3, 32(DI)
+	MOVNTO X4, 48(DI)
+	ADDQ   $64, SI
+	ADDQ   $64, DI
+	SUBQ   $64, CX
+	CMPQ   CX, $64
+	JAE    loop64
+
+loop16:
+	CMPQ   CX, $16
+	JB     fence
+	MOVOU  (SI), X1
+	PXOR   X0, X1
+	MOVNTO X1, (DI)
+	ADDQ   $16, SI
+	ADDQ   $16, DI
+	SUBQ   $16, CX
+	JMP    loop16
+
+fence:
+	SFENCE
 	TAIL
 
 // func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)

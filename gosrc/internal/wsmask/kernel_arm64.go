@@ -8,5 +8,9 @@ package wsmask
 func maskNEON(dst, src *byte, n int, key uint32)
 
 func archKernels() []kernel {
-	return []kernel{{"neon", maskNEON}}
+	return []kernel{{"neon", maskNEON, nil}}
 }
+
+// lastLevelCacheSize returns 0: no kernel here has non-temporal stores to
+// choose, so the cache size is not needed.
+func lastLevelCacheSize() int { return 0 }

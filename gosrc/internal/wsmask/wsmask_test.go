@@ -247,7 +247,8 @@ func FuzzMask(f *testing.F) {
 		if next := Mask(got, src, key, int(pos)); next != wantNext || !bytes.Equal(got, want) {
 			t.Fatalf("Mask(len=%d, pos=%d) differs from reference", len(src), pos)
 		}
-		// Every kernel directly, out of place and in place.
+		// Every kernel directly, out of place and in place, and its
+		// non-temporal variant into an aligned dst.
 		for _, k := range kernels {
 			if len(src) == 0 {
 				break
@@ -258,6 +259,13 @@ func FuzzMask(f *testing.F) {
 			k.fn(&inPlace[0], &inPlace[0], len(src), rotate(key, int(pos)))
 			if !bytes.Equal(out, want) || !bytes.Equal(inPlace, want) {
 				t.Fatalf("kernel %s (len=%d, pos=%d) differs from reference", k.name, len(src), pos)
+			}
+			if k.stream != nil {
+				aligned, _ := alignedBytes(len(src), 0)
+				k.stream(&aligned[0], &src[0], len(src), rotate(key, int(pos)))
+				if !bytes.Equal(aligned, want) {
+					t.Fatalf("kernel %s with non-temporal stores (len=%d, pos=%d) differs from reference", k.name, len(src), pos)
+				}
 			}
 		}
 		// Involution: masking again at the same position restores src.
@@ -323,28 +331,6 @@ func BenchmarkKernels(b *testing.B) {
 				}
 			})
 		}
-	}
-}
-
-// BenchmarkMaskParallel splits one buffer over up to 8 goroutines (in
-// place and into a separate buffer); compare with BenchmarkMask and
-// BenchmarkMaskCopy to see from which size it pays.
-func BenchmarkMaskParallel(b *testing.B) {
-	for _, n := range []int{256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 16 << 20} {
-		b.Run(sizeName(n), func(b *testing.B) {
-			buf := make([]byte, n)
-			b.SetBytes(int64(n))
-			for b.Loop() {
-				MaskParallel(buf, buf, [4]byte{1, 2, 3, 4}, 1, 8)
-			}
-		})
-		b.Run("copy/"+sizeName(n), func(b *testing.B) {
-			src, dst := make([]byte, n), make([]byte, n)
-			b.SetBytes(int64(n))
-			for b.Loop() {
-				MaskParallel(dst, src, [4]byte{1, 2, 3, 4}, 1, 8)
-			}
-		})
 	}
 }
 
