@@ -157,7 +157,16 @@ class Timed:
         self._number = 0
 
     def batch(self, budget: float) -> float:
-        """Seconds per call over one batch of about *budget* seconds."""
+        """Seconds per call over one batch of about *budget* seconds.
+
+        One untimed call comes first, as in pyperf's warm-up: the batch
+        before was another implementation's, which left other data in the
+        caches (and, for gomask's large calls, its helper goroutines asleep),
+        so the first call of a batch costs up to twice as much as the next
+        ones at the sizes that do not fit in the cache. Every batch is the
+        steady state of calls made back to back.
+        """
+        self._timer.timeit(1)
         if not self._number:  # calibrate once: the batch that takes about budget
             number = 1
             while True:

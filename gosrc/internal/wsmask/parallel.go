@@ -15,8 +15,13 @@ const MinPartSize = 256 << 10
 // MaskParallel is Mask shared with up to workers-1 helper goroutines.
 //
 // The buffer is cut into chunks of chunkSize bytes that the calling
-// goroutine and its helpers claim one at a time, so the caller starts at
-// once and a helper that arrives late just takes fewer chunks. workers <=
+// goroutine claims one at a time from the front and its helpers from the
+// back, so the caller starts at once, a helper that arrives late just takes
+// fewer chunks, and when the same buffer is masked again each goroutine
+// tends to get the part its core has cached (claiming in turn from one end
+// made in-place calls of 4-16 MiB up to twice as slow as one goroutine,
+// measured on a 2-vCPU KVM guest; from both ends, 1.4-2.2 times faster
+// than one goroutine). workers <=
 // 1, and inputs of less than two MinPartSize shares, fall back to Mask;
 // helpers beyond runtime.GOMAXPROCS-1 or one per MinPartSize are not used.
 //
@@ -45,6 +50,15 @@ func MaskParallel(dst, src []byte, key [KeySize]byte, pos int, workers int) int 
 	}
 	workers = min(workers, runtime.GOMAXPROCS(0), n/MinPartSize)
 	if workers <= 1 {
+		return Mask(dst, src, key, pos)
+	}
+	// While another call shares its work, the CPUs are taken: this one masks
+	// alone, as it would without helpers. Two threads masking their own
+	// buffers at once then run as fast as with workers = 1 rather than
+	// waiting for each other's helper (measured: 25-40% slower otherwise).
+	alone := helpers.callers.Add(1) > 1
+	defer helpers.callers.Add(-1)
+	if alone {
 		return Mask(dst, src, key, pos)
 	}
 	defer helpers.callEnded()
@@ -130,6 +144,16 @@ func (j *parallelJob) work(front bool) {
 		end := min(start+chunkSize, len(j.src))
 		maskRotated(j.dst[start:end], j.src[start:end], j.key, j.stream)
 		masked++
+		if !front {
+			// A helper yields between chunks: a thread entering MaskParallel
+			// from C waits for a processor, possibly this one; once in, it
+			// counts in callers, and the helper leaves the rest of the job to
+			// its caller.
+			runtime.Gosched()
+			if helpers.callers.Load() > 1 {
+				return
+			}
+		}
 	}
 }
 
@@ -196,6 +220,10 @@ type helperPool struct {
 	// polling counts the helpers that will look at open without being
 	// woken: those polling and those woken or started but not yet polling.
 	polling atomic.Int32
+
+	// callers counts the MaskParallel calls in progress that could share
+	// their work (long enough to split).
+	callers atomic.Int32
 
 	spin    atomic.Int64 // the SetSpin window, in nanoseconds
 	epoch   time.Time    // the origin of lastEnd, on the monotonic clock
@@ -296,6 +324,9 @@ func (h *helper) run() {
 func (h *helper) poll() *parallelJob {
 	var deadline time.Time
 	for {
+		if h.pool.callers.Load() > 1 {
+			return nil // the CPUs are taken by callers: sleep
+		}
 		if j := h.pool.open.Load(); j != nil && j != h.seen {
 			h.seen = j
 			if j.seats.Add(-1) >= 0 {
@@ -313,6 +344,10 @@ func (h *helper) poll() *parallelJob {
 	}
 }
 
+// claim returns the index of a chunk nobody has claimed, the first one if
+// front is set, else the last one, or -1 if every chunk is claimed. The
+// two counts share one word so that a chunk is claimed once, whichever end
+// it is claimed from.
 func (j *parallelJob) claim(front bool) int {
 	for {
 		s := j.claims.Load()
@@ -330,6 +365,8 @@ func (j *parallelJob) claim(front bool) int {
 	}
 }
 
+// abandon claims every chunk nobody has claimed, so that no goroutine
+// masks them, and returns how many there were.
 func (j *parallelJob) abandon() int {
 	for {
 		s := j.claims.Load()

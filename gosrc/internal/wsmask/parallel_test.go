@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -316,4 +317,83 @@ func benchmarkParallel(b *testing.B, dst, src []byte, workers int, gap time.Dura
 	}
 	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "ns/op")
 	b.ReportMetric(float64(len(src))*float64(b.N)/total.Seconds()/1e6, "MB/s")
+}
+
+// TestClaimEachChunkOnce claims from both ends at once, from several
+// goroutines, and checks that every chunk is claimed exactly once, then
+// that abandon leaves nothing to claim.
+func TestClaimEachChunkOnce(t *testing.T) {
+	for _, chunks := range []int{1, 2, 3, 64, 1000} {
+		j := &parallelJob{chunks: chunks}
+		counts := make([]atomic.Int32, chunks)
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := j.claim(g%2 == 0); i >= 0; i = j.claim(g%2 == 0) {
+					counts[i].Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range counts {
+			if c := counts[i].Load(); c != 1 {
+				t.Fatalf("%d chunks: chunk %d claimed %d times", chunks, i, c)
+			}
+		}
+		if left := j.abandon(); left != 0 {
+			t.Errorf("%d chunks: abandon found %d unclaimed after all were claimed", chunks, left)
+		}
+		half := &parallelJob{chunks: chunks}
+		for range chunks / 2 {
+			half.claim(true)
+		}
+		if left := half.abandon(); left != chunks-chunks/2 || half.claim(false) != -1 || half.claim(true) != -1 {
+			t.Errorf("%d chunks: abandon after %d claims left %d, want %d, and nothing to claim", chunks, chunks/2, left, chunks-chunks/2)
+		}
+	}
+}
+
+// TestMaskParallelAloneWhileAnotherShares checks that while two calls are
+// in progress polling helpers go to sleep, and that while another call is
+// sharing its work a new call masks alone, waking nobody, even right
+// after another call.
+func TestMaskParallelAloneWhileAnotherShares(t *testing.T) {
+	needProcs(t, 2)
+	const spin = 200 * time.Millisecond
+	useSpin(t, spin)
+	useWakeMin(t, 0) // without the other call, every call would wake helpers
+	buf := bytes.Repeat([]byte{7}, 4*MinPartSize)
+	want := make([]byte, len(buf))
+	maskReference(want, buf, [4]byte{1, 2, 3, 4}, 0)
+	MaskParallel(buf, buf, [4]byte{1, 2, 3, 4}, 0, 2) // wakes or starts a helper
+	MaskParallel(buf, buf, [4]byte{1, 2, 3, 4}, 0, 2) // back to back: unmasks
+	parkedAll := func() bool {
+		helpers.mu.Lock()
+		defer helpers.mu.Unlock()
+		return helpers.started > 0 && len(helpers.parked) == helpers.started
+	}
+	// Two other calls in progress: helpers have no CPU to take.
+	helpers.callers.Add(2)
+	for deadline := time.Now().Add(spin / 2); !parkedAll(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			helpers.mu.Lock()
+			t.Fatalf("helpers kept polling while another call was sharing: started %d, parked %d, polling %d", helpers.started, len(helpers.parked), helpers.polling.Load())
+		}
+	}
+	// One other call, sharing: calls now mask alone.
+	helpers.callers.Add(-1)
+	defer helpers.callers.Add(-1)
+	for range 3 {
+		MaskParallel(buf, buf, [4]byte{1, 2, 3, 4}, 0, 2)
+		if !parkedAll() {
+			t.Fatal("a call woke a helper while another call was sharing")
+		}
+		MaskParallel(buf, buf, [4]byte{1, 2, 3, 4}, 0, 2)
+	}
+	MaskParallel(buf, buf, [4]byte{1, 2, 3, 4}, 0, 2)
+	if !bytes.Equal(buf, want) {
+		t.Error("masked wrongly while masking alone")
+	}
 }
