@@ -46,50 +46,97 @@ tail1:              \
 done:               \
 	RET
 
+// ARGS loads the arguments of a kernel: DI = dst, SI = src, CX = n,
+// AX = key, DX = key<<32|key.
+#define ARGS \
+	MOVQ dst+0(FP), DI;  \
+	MOVQ src+8(FP), SI;  \
+	MOVQ n+16(FP), CX;   \
+	MOVL key+24(FP), AX; \
+	MOVQ AX, DX;         \
+	SHLQ $32, DX;        \
+	ORQ  AX, DX
+
+// AVX2_LOOPS masks 128 then 32 bytes at a time, storing with STORE
+// (VMOVDQU, or VMOVNTDQ for non-temporal stores), and jumps to tail for
+// fewer than 32 bytes left, to vdone after the last vector.
+#define AVX2_LOOPS(STORE) \
+	CMPQ         CX, $32;   \
+	JB           tail;      \
+	MOVQ         DX, X0;    \
+	VPBROADCASTQ X0, Y0;    \
+	CMPQ         CX, $128;  \
+	JB           loop32;    \
+	PCALIGN      $32;       \
+loop128:                    \
+	VPXOR   (SI), Y0, Y1;   \
+	VPXOR   32(SI), Y0, Y2; \
+	VPXOR   64(SI), Y0, Y3; \
+	VPXOR   96(SI), Y0, Y4; \
+	STORE   Y1, (DI);       \
+	STORE   Y2, 32(DI);     \
+	STORE   Y3, 64(DI);     \
+	STORE   Y4, 96(DI);     \
+	ADDQ    $128, SI;       \
+	ADDQ    $128, DI;       \
+	SUBQ    $128, CX;       \
+	CMPQ    CX, $128;       \
+	JAE     loop128;        \
+loop32:                     \
+	CMPQ    CX, $32;        \
+	JB      vdone;          \
+	VPXOR   (SI), Y0, Y1;   \
+	STORE   Y1, (DI);       \
+	ADDQ    $32, SI;        \
+	ADDQ    $32, DI;        \
+	SUBQ    $32, CX;        \
+	JMP     loop32
+
+// SSE2_LOOPS masks 64 then 16 bytes at a time, storing with STORE (MOVOU,
+// or MOVNTO for non-temporal stores), and jumps to tail for fewer than 16
+// bytes left, to vdone after the last vector.
+#define SSE2_LOOPS(STORE) \
+	CMPQ       CX, $16;    \
+	JB         tail;       \
+	MOVQ       DX, X0;     \
+	PUNPCKLQDQ X0, X0;     \
+	CMPQ       CX, $64;    \
+	JB         loop16;     \
+	PCALIGN    $16;        \
+loop64:                    \
+	MOVOU (SI), X1;        \
+	MOVOU 16(SI), X2;      \
+	MOVOU 32(SI), X3;      \
+	MOVOU 48(SI), X4;      \
+	PXOR  X0, X1;          \
+	PXOR  X0, X2;          \
+	PXOR  X0, X3;          \
+	PXOR  X0, X4;          \
+	STORE X1, (DI);        \
+	STORE X2, 16(DI);      \
+	STORE X3, 32(DI);      \
+	STORE X4, 48(DI);      \
+	ADDQ  $64, SI;         \
+	ADDQ  $64, DI;         \
+	SUBQ  $64, CX;         \
+	CMPQ  CX, $64;         \
+	JAE   loop64;          \
+loop16:                    \
+	CMPQ  CX, $16;         \
+	JB    vdone;           \
+	MOVOU (SI), X1;        \
+	PXOR  X0, X1;          \
+	STORE X1, (DI);        \
+	ADDQ  $16, SI;         \
+	ADDQ  $16, DI;         \
+	SUBQ  $16, CX;         \
+	JMP   loop16
+
 // func maskAVX2(dst, src *byte, n int, key uint32)
 // Requires AVX2 (checked by hasAVX2 before it is ever called).
 TEXT ·maskAVX2(SB), NOSPLIT, $0-28
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	MOVL key+24(FP), AX   // zero-extends into RAX
-	MOVQ AX, DX
-	SHLQ $32, DX
-	ORQ  AX, DX           // DX = key repeated twice
-	CMPQ CX, $32
-	JB   tail
-
-	MOVQ         DX, X0
-	VPBROADCASTQ X0, Y0   // Y0 = key repeated 8 times
-	CMPQ         CX, $128
-	JB           loop32
-
-	PCALIGN $32
-loop128:
-	VPXOR   (SI), Y0, Y1
-	VPXOR   32(SI), Y0, Y2
-	VPXOR   64(SI), Y0, Y3
-	VPXOR   96(SI), Y0, Y4
-	VMOVDQU Y1, (DI)
-	VMOVDQU Y2, 32(DI)
-	VMOVDQU Y3, 64(DI)
-	VMOVDQU Y4, 96(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DI
-	SUBQ    $128, CX
-	CMPQ    CX, $128
-	JAE     loop128
-
-loop32:
-	CMPQ    CX, $32
-	JB      vdone
-	VPXOR   (SI), Y0, Y1
-	VMOVDQU Y1, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DI
-	SUBQ    $32, CX
-	JMP     loop32
-
+	ARGS
+	AVX2_LOOPS(VMOVDQU)
 vdone:
 	VZEROUPPER
 	TAIL
@@ -102,47 +149,8 @@ vdone:
 // before the ones that follow, such as the atomic that publishes the
 // result to another thread.
 TEXT ·maskAVX2Stream(SB), NOSPLIT, $0-28
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	MOVL key+24(FP), AX
-	MOVQ AX, DX
-	SHLQ $32, DX
-	ORQ  AX, DX
-	CMPQ CX, $32
-	JB   tail
-
-	MOVQ         DX, X0
-	VPBROADCASTQ X0, Y0
-	CMPQ         CX, $128
-	JB           loop32
-
-	PCALIGN $32
-loop128:
-	VPXOR    (SI), Y0, Y1
-	VPXOR    32(SI), Y0, Y2
-	VPXOR    64(SI), Y0, Y3
-	VPXOR    96(SI), Y0, Y4
-	VMOVNTDQ Y1, (DI)
-	VMOVNTDQ Y2, 32(DI)
-	VMOVNTDQ Y3, 64(DI)
-	VMOVNTDQ Y4, 96(DI)
-	ADDQ     $128, SI
-	ADDQ     $128, DI
-	SUBQ     $128, CX
-	CMPQ     CX, $128
-	JAE      loop128
-
-loop32:
-	CMPQ     CX, $32
-	JB       vdone
-	VPXOR    (SI), Y0, Y1
-	VMOVNTDQ Y1, (DI)
-	ADDQ     $32, SI
-	ADDQ     $32, DI
-	SUBQ     $32, CX
-	JMP      loop32
-
+	ARGS
+	AVX2_LOOPS(VMOVNTDQ)
 vdone:
 	SFENCE
 	VZEROUPPER
@@ -151,52 +159,9 @@ vdone:
 // func maskSSE2(dst, src *byte, n int, key uint32)
 // SSE2 is part of every amd64 CPU.
 TEXT ·maskSSE2(SB), NOSPLIT, $0-28
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	MOVL key+24(FP), AX
-	MOVQ AX, DX
-	SHLQ $32, DX
-	ORQ  AX, DX
-	CMPQ CX, $16
-	JB   tail
-
-	MOVQ       DX, X0
-	PUNPCKLQDQ X0, X0     // X0 = key repeated 4 times
-	CMPQ       CX, $64
-	JB         loop16
-
-	PCALIGN $16
-loop64:
-	MOVOU (SI), X1
-	MOVOU 16(SI), X2
-	MOVOU 32(SI), X3
-	MOVOU 48(SI), X4
-	PXOR  X0, X1
-	PXOR  X0, X2
-	PXOR  X0, X3
-	PXOR  X0, X4
-	MOVOU X1, (DI)
-	MOVOU X2, 16(DI)
-	MOVOU X3, 32(DI)
-	MOVOU X4, 48(DI)
-	ADDQ  $64, SI
-	ADDQ  $64, DI
-	SUBQ  $64, CX
-	CMPQ  CX, $64
-	JAE   loop64
-
-loop16:
-	CMPQ  CX, $16
-	JB    tail
-	MOVOU (SI), X1
-	PXOR  X0, X1
-	MOVOU X1, (DI)
-	ADDQ  $16, SI
-	ADDQ  $16, DI
-	SUBQ  $16, CX
-	JMP   loop16
-
+	ARGS
+	SSE2_LOOPS(MOVOU)
+vdone:
 	TAIL
 
 // func maskSSE2Stream(dst, src *byte, n int, key uint32)
@@ -204,53 +169,9 @@ loop16:
 // assembler), under the conditions of maskAVX2Stream but for a 16-byte
 // aligned dst.
 TEXT ·maskSSE2Stream(SB), NOSPLIT, $0-28
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	MOVL key+24(FP), AX
-	MOVQ AX, DX
-	SHLQ $32, DX
-	ORQ  AX, DX
-	CMPQ CX, $16
-	JB   tail
-
-	MOVQ       DX, X0
-	PUNPCKLQDQ X0, X0
-	CMPQ       CX, $64
-	JB         loop16
-
-	PCALIGN $16
-loop64:
-	MOVOU  (SI), X1
-	MOVOU  16(SI), X2
-	MOVOU  32(SI), X3
-	MOVOU  48(SI), X4
-	PXOR   X0, X1
-	PXOR   X0, X2
-	PXOR   X0, X3
-	PXOR   X0, X4
-	MOVNTO X1, (DI)
-	MOVNTO X2, 16(DI)
-	MOVNTO X3, 32(DI)
-	MOVNTO X4, 48(DI)
-	ADDQ   $64, SI
-	ADDQ   $64, DI
-	SUBQ   $64, CX
-	CMPQ   CX, $64
-	JAE    loop64
-
-loop16:
-	CMPQ   CX, $16
-	JB     fence
-	MOVOU  (SI), X1
-	PXOR   X0, X1
-	MOVNTO X1, (DI)
-	ADDQ   $16, SI
-	ADDQ   $16, DI
-	SUBQ   $16, CX
-	JMP    loop16
-
-fence:
+	ARGS
+	SSE2_LOOPS(MOVNTO)
+vdone:
 	SFENCE
 	TAIL
 

@@ -48,27 +48,16 @@ func TestStreamKernelsMatchReference(t *testing.T) {
 		}
 		tested++
 		t.Run(k.name, func(t *testing.T) {
-			for n := 1; n <= 700; n++ {
-				if n > 300 && n%32 > 3 && n%32 < 29 {
-					continue
-				}
-				for align := 0; align < 8; align++ {
-					srcBuf := make([]byte, n+8)
-					fillRandom(rng, srcBuf)
-					src := srcBuf[align : align+n]
-					key := randomKey(rng)
-					want := make([]byte, n)
-					maskReference(want, src, key, 0)
-					for _, dstAlign := range []int{0, 32} {
-						dst, guarded := alignedBytes(n, dstAlign)
-						k.stream(&dst[0], &src[0], n, rotate(key, 0))
-						if !bytes.Equal(dst, want) {
-							t.Fatalf("n=%d align=%d/%d: differs from reference", n, align, dstAlign)
-						}
-						checkGuards(t, dst, guarded, "stream kernel")
+			forKernelCases(rng, func(n, align int, src []byte, key [4]byte, want []byte) {
+				for _, dstAlign := range []int{0, 32} {
+					dst, guarded := alignedBytes(n, dstAlign)
+					k.stream(&dst[0], &src[0], n, rotate(key, 0))
+					if !bytes.Equal(dst, want) {
+						t.Fatalf("n=%d align=%d/%d: differs from reference", n, align, dstAlign)
 					}
+					checkGuards(t, dst, guarded, "stream kernel")
 				}
-			}
+			})
 		})
 	}
 	if tested == 0 {

@@ -95,38 +95,47 @@ func TestKernelsMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, k := range kernels {
 		t.Run(k.name, func(t *testing.T) {
-			for n := 1; n <= 700; n++ {
-				if n > 300 && n%32 > 3 && n%32 < 29 {
-					continue
+			forKernelCases(rng, func(n, align int, src []byte, key [4]byte, want []byte) {
+				word := rotate(key, 0)
+				guarded := bytes.Repeat([]byte{0xa5}, n+64)
+				dstAlign := (align * 5) % 32
+				dst := guarded[16+dstAlign : 16+dstAlign+n]
+				k.fn(&dst[0], &src[0], n, word)
+				if !bytes.Equal(dst, want) {
+					t.Fatalf("n=%d align=%d/%d: differs from reference", n, align, dstAlign)
 				}
-				for align := 0; align < 8; align++ {
-					srcBuf := make([]byte, n+8)
-					fillRandom(rng, srcBuf)
-					src := srcBuf[align : align+n]
-					key := randomKey(rng)
-					want := make([]byte, n)
-					maskReference(want, src, key, 0)
-					word := rotate(key, 0)
-
-					guarded := bytes.Repeat([]byte{0xa5}, n+64)
-					dstAlign := (align * 5) % 32
-					dst := guarded[16+dstAlign : 16+dstAlign+n]
-					k.fn(&dst[0], &src[0], n, word)
-					if !bytes.Equal(dst, want) {
-						t.Fatalf("n=%d align=%d/%d: differs from reference", n, align, dstAlign)
-					}
-					for i, b := range guarded {
-						if (i < 16+dstAlign || i >= 16+dstAlign+n) && b != 0xa5 {
-							t.Fatalf("n=%d align=%d/%d: wrote outside dst at %d", n, align, dstAlign, i-16-dstAlign)
-						}
-					}
-					k.fn(&src[0], &src[0], n, word)
-					if !bytes.Equal(src, want) {
-						t.Fatalf("n=%d align=%d: in place differs from reference", n, align)
+				for i, b := range guarded {
+					if (i < 16+dstAlign || i >= 16+dstAlign+n) && b != 0xa5 {
+						t.Fatalf("n=%d align=%d/%d: wrote outside dst at %d", n, align, dstAlign, i-16-dstAlign)
 					}
 				}
-			}
+				k.fn(&src[0], &src[0], n, word)
+				if !bytes.Equal(src, want) {
+					t.Fatalf("n=%d align=%d: in place differs from reference", n, align)
+				}
+			})
 		})
+	}
+}
+
+// forKernelCases calls check for every length up to 300 bytes and around
+// each 32-byte step up to 700, and every source alignment from 0 to 7,
+// with random source bytes, a random key, and what the reference makes of
+// them.
+func forKernelCases(rng *rand.Rand, check func(n, align int, src []byte, key [4]byte, want []byte)) {
+	for n := 1; n <= 700; n++ {
+		if n > 300 && n%32 > 3 && n%32 < 29 {
+			continue
+		}
+		for align := 0; align < 8; align++ {
+			srcBuf := make([]byte, n+8)
+			fillRandom(rng, srcBuf)
+			src := srcBuf[align : align+n]
+			key := randomKey(rng)
+			want := make([]byte, n)
+			maskReference(want, src, key, 0)
+			check(n, align, src, key, want)
+		}
 	}
 }
 
