@@ -239,6 +239,9 @@ func TestMaskParallelShortDstPanics(t *testing.T) {
 	MaskParallel(make([]byte, 1), make([]byte, 2), [4]byte{}, 0, 2)
 }
 
+// FuzzMask checks Mask, every kernel (and its non-temporal variant) and
+// MaskParallel against the reference, for any payload, key, position and
+// source alignment.
 func FuzzMask(f *testing.F) {
 	f.Add([]byte("Hello"), uint32(0x3d21fa37), uint8(0), uint8(0))
 	f.Add(make([]byte, 200), uint32(0xffffffff), uint8(3), uint8(5))
@@ -281,6 +284,24 @@ func FuzzMask(f *testing.F) {
 		Mask(got, got, key, int(pos))
 		if !bytes.Equal(got, src) {
 			t.Fatalf("masking twice did not restore the input (len=%d)", len(src))
+		}
+		// MaskParallel, on src repeated to the smallest length it splits
+		// plus len(src) bytes (so that the input moves the last chunk's
+		// end), against Mask: in place and into another buffer.
+		if len(src) == 0 {
+			return
+		}
+		n := 2*MinPartSize + len(src)
+		large := bytes.Repeat(src, n/len(src)+1)[:n]
+		wantLarge := make([]byte, n)
+		wantNext = Mask(wantLarge, large, key, int(pos))
+		workers := 2 + int(align%3)
+		gotLarge := make([]byte, n)
+		if next := MaskParallel(gotLarge, large, key, int(pos), workers); next != wantNext || !bytes.Equal(gotLarge, wantLarge) {
+			t.Fatalf("MaskParallel(len=%d, pos=%d, workers=%d) differs from Mask", n, pos, workers)
+		}
+		if next := MaskParallel(large, large, key, int(pos), workers); next != wantNext || !bytes.Equal(large, wantLarge) {
+			t.Fatalf("MaskParallel in place (len=%d, pos=%d, workers=%d) differs from Mask", n, pos, workers)
 		}
 	})
 }
