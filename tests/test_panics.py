@@ -20,7 +20,8 @@ PRELUDE = textwrap.dedent(
     import threading
 
     from gomask import _native
-    from gomask._native import GoPanicError
+    import gomask
+    from gomask import GoPanicError
 
 
     def panic(message=b"boom", runtime_error=False, gil=True):
@@ -59,6 +60,7 @@ def test_panic_is_a_python_exception_with_gos_message() -> None:
             "nul": raised(panic, b"before\\x00after"),
             "long": len(raised(panic, b"x" * (1 << 20))[1]),
             "is_runtime_error": issubclass(GoPanicError, RuntimeError),
+            "public": GoPanicError is _native.GoPanicError and "GoPanicError" in gomask.__all__,
         })
         """
     )
@@ -78,6 +80,7 @@ def test_panic_is_a_python_exception_with_gos_message() -> None:
         "nul": ["GoPanicError", "Go panic: before"],
         "long": len("Go panic: ") + (1 << 20),
         "is_runtime_error": True,
+        "public": True,
     }
 
 
