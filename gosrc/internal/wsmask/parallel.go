@@ -303,9 +303,11 @@ func (h *helper) run() {
 		}
 		p.mu.Lock()
 		p.polling.Add(-1)
-		if j := p.open.Load(); j != nil && j != h.seen {
+		if j := p.open.Load(); j != nil && j != h.seen && p.callers.Load() <= 1 {
 			// Offered after the poll gave up, perhaps by a caller that
-			// counted this helper as polling: look at it rather than park.
+			// counted this helper as polling: look at it rather than park
+			// (unless the poll gave up because calls run at once: then
+			// the caller masks alone).
 			p.polling.Add(1)
 			p.mu.Unlock()
 			continue
