@@ -134,27 +134,22 @@ def synthetic_report() -> dict[str, Any]:
 
 def test_check_targets_arithmetic() -> None:
     targets = {t["work"]: t for t in _bench.check_targets(synthetic_report())}
-    one_mib = targets["gomask mask ÷ websockets apply_mask, 1 MiB"]
-    assert one_mib["measured"] == pytest.approx(0.5)
-    assert one_mib["met"] is True
-    sixteen = targets["gomask mask ÷ websockets apply_mask, 16 MiB"]
-    assert sixteen["measured"] == pytest.approx(2.0)
-    assert sixteen["met"] is False
-    in_place = targets["gomask mask_inplace ÷ aiohttp mask (in place), 64 KiB"]
-    assert in_place["measured"] == pytest.approx(0.25)
-    assert in_place["met"] is True
-    floor = targets["mask ÷ empty call into Go with the same argument types, 125 B"]
-    assert floor["measured"] == pytest.approx(1.5)
-    assert floor["met"] is False
+
+    def target(work: str, measured: float, met: bool) -> dict[str, Any]:
+        found = next(t for w, t in targets.items() if w.startswith(work))
+        assert found["measured"] == pytest.approx(measured), work
+        assert found["met"] is met, work
+        return found
+
+    target("gomask mask ÷ websockets apply_mask, 1 MiB", 0.5, met=True)
+    target("gomask mask ÷ websockets apply_mask, 16 MiB", 2.0, met=False)
+    target("gomask mask_inplace ÷ aiohttp mask (in place), 64 KiB", 0.25, met=True)
+    floor = target("mask ÷ empty call into Go with the same argument types, 125 B", 1.5, met=False)
     assert "floor: 0.75" in floor["detail"]
-    threads = targets["2 threads ÷ serial, 4 MiB in place, 1 goroutine per call"]
-    assert threads["measured"] == pytest.approx(0.6)
-    assert threads["met"] is True
+    threads = target("2 threads ÷ serial, 4 MiB in place, 1 goroutine per call", 0.6, met=True)
     # Per call: the default settings made twice the calls in the same serial time.
     assert "serial 0.50 times" in threads["detail"]
-    batch = next(t for w, t in targets.items() if w.startswith("batch speed-up"))
-    assert batch["measured"] == pytest.approx(5.0)
-    assert batch["met"] is True
+    target("batch speed-up", 5.0, met=True)
 
 
 def test_check_targets_without_peers() -> None:

@@ -183,10 +183,7 @@ def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
 
 def _mask(data: object, key: object, offset: object) -> bytes:
     """mask() of everything the one-call path declines (validated here)."""
-    if type(key) is not bytes or len(key) != 4:
-        key = _key(key)
-    if offset is not _ZERO:  # any other object, even an int 0, is checked
-        key = _rotated(key, offset)
+    key = _key_at(key, offset)
     if type(data) is bytearray and len(data) < _copy_max:
         data = bytes(data)  # cheaper than pinning it, at these sizes
     if type(data) is not bytes:
@@ -233,11 +230,7 @@ def mask_inplace(buffer: Buffer, key: Buffer, offset: int = 0) -> None:
     # (long ones), and Go masks it. It returns 1, having done nothing, for
     # any other arguments.
     if offset is not _ZERO or _bytearray(id(buffer), id(key)):
-        if type(key) is not bytes or len(key) != 4:
-            key = _key(key)
-        if offset is not _ZERO:
-            key = _rotated(key, offset)
-        _mask_inplace(buffer, key)
+        _mask_inplace(buffer, _key_at(key, offset))
 
 
 def wstx(key: int, buffer: Buffer) -> int:
@@ -560,6 +553,13 @@ if hasattr(os, "register_at_fork"):
 
 def _raise(error: int) -> None:
     _native.library().check(error)
+
+
+def _key_at(key: object, offset: object) -> bytes:
+    """*key* (validated) rotated to start at mask position *offset*; any
+    offset but the int 0 object itself, even another int 0, is checked."""
+    valid = _key(key)
+    return valid if offset is _ZERO else _rotated(valid, offset)
 
 
 def _rotated(key: bytes, offset: object) -> bytes:
