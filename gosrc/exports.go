@@ -11,51 +11,18 @@
 //   - memory handed to the caller is C memory, released by the matching
 //     gomask_*_free export.
 //
-// pyapi.c adds exports written in C around the masking exports:
-// gomask_set_python_api, gomask_set_mask_policy, gomask_mask_new,
-// gomask_mask_bytearray and gomask_mask_batch, which call CPython's C API
-// (pyapi.c explains why and the rules); gomask_mask_new and
-// gomask_mask_batch return Python objects, gomask_mask_bytearray raises
-// Python exceptions.
+// The ABI is C data only: pointers with their lengths, integers, and the
+// error struct. No Python object or Python function crosses it, so one
+// library serves every Python implementation and version that has ctypes.
+// The exports of exports_debug.go exist for tests and benchmarks only; the
+// Python side works without them (build with -tags gomask_nodebug).
 //
-// Changing any prototype or struct below requires bumping abiVersion and
+// Changing any prototype, or a struct of gomask_abi.h, requires bumping abiVersion and
 // the ABI_VERSION constant in src/gomask/_native.py.
 package main
 
 /*
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-
-enum {
-	GOMASK_EVALUE = 1,
-	GOMASK_EOVERFLOW = 2,
-	GOMASK_EPANIC = 3,
-};
-
-typedef struct {
-	int32_t code;
-	char *message;
-} gomask_error;
-
-typedef struct {
-	char *data;
-	size_t len;
-} gomask_string;
-
-typedef struct {
-	gomask_string name;
-	int64_t age;
-} gomask_friend;
-
-typedef struct {
-	gomask_string name;
-	int64_t age;
-	gomask_string *cars;
-	size_t n_cars;
-	gomask_friend *friends;
-	size_t n_friends;
-} gomask_person;
+#include "gomask_abi.h"
 */
 import "C"
 
@@ -65,8 +32,8 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"sync/atomic"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"gomask/internal/person"
@@ -74,7 +41,7 @@ import (
 )
 
 // abiVersion identifies the prototypes and struct layouts of this file.
-const abiVersion = 3
+const abiVersion = 4
 
 // version is the gomask release, set by the build with -X main.version.
 var version = "unknown"
@@ -96,6 +63,7 @@ func gomask_build_info() *C.char {
 		"goos":        runtime.GOOS,
 		"goarch":      runtime.GOARCH,
 		"max_procs":   runtime.GOMAXPROCS(0),
+		"max_workers": wsmask.MaxWorkers(),
 		"mask_kernel": wsmask.Kernel(),
 		// Copies of at least this many bytes write with non-temporal
 		// stores (twice that when split over goroutines).
@@ -115,109 +83,103 @@ func gomask_error_free(e *C.gomask_error) {
 	}
 }
 
-// Masking. Every buffer comes with its length; key points to the 4 bytes
-// of a masking key (the length RFC 6455 fixes), applied from its first
-// byte: for a stream position that is not a multiple of 4 the caller passes
-// the key rotated. dst and src may be the same pointer (masking in place)
-// or must not overlap. Python calls the short-buffer exports with the GIL
-// held, so they take as few arguments as possible: converting each argument
-// costs more than masking a kilobyte.
+// Masking. Every buffer comes with its length in bytes; key points to the
+// 4 bytes of a masking key, the length RFC 6455 fixes, applied from its
+// first byte: for a stream position that is not a multiple of 4 the caller
+// passes the key rotated. dst and src are the same pointer (masking in
+// place) or do not overlap. Go reads and writes them only until the export
+// returns.
 
-// gomask_mask writes n bytes of src masked with key into dst, splitting
-// buffers of at least two parts (wsmask.MinPartSize each) over up to
-// workers goroutines.
+// gomask_mask writes n bytes of src masked with key into dst. Buffers of
+// at least the threshold of gomask_set_parallelism are split over
+// goroutines.
 //
 //export gomask_mask
-func gomask_mask(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t, workers C.size_t) (err *C.gomask_error) {
+func gomask_mask(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) (err *C.gomask_error) {
 	defer recoverPanic(&err)
 	if e := checkMask(dst, src, n, key); e != nil {
 		return e
 	}
-	wsmask.MaskParallel(goBytes(dst, n), goBytes(src, n), goKey(key), 0, int(min(workers, 1<<16)))
-	return nil
-}
-
-// gomask_set_spin sets how long, in nanoseconds, the helper goroutines of
-// gomask_mask poll for the next call before they sleep (wsmask.SetSpin).
-//
-//export gomask_set_spin
-func gomask_set_spin(ns C.int64_t) {
-	wsmask.SetSpin(time.Duration(ns))
-}
-
-// gomask_mask_copy is gomask_mask on one goroutine, without the workers
-// argument.
-//
-//export gomask_mask_copy
-func gomask_mask_copy(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) (err *C.gomask_error) {
-	defer recoverPanic(&err)
-	if e := checkMask(dst, src, n, key); e != nil {
-		return e
+	d, s, k := goBytes(dst, n), goBytes(src, n), goKey(key)
+	if workers := split.workers.Load(); workers > 1 && uint64(n) >= split.threshold.Load() {
+		wsmask.MaskParallel(d, s, k, 0, int(workers))
+	} else {
+		wsmask.Mask(d, s, k, 0)
 	}
-	wsmask.Mask(goBytes(dst, n), goBytes(src, n), goKey(key), 0)
 	return nil
 }
 
-// gomask_mask_inplace masks n bytes at buf in place, on one goroutine.
-//
-//export gomask_mask_inplace
-func gomask_mask_inplace(buf *C.uint8_t, n C.size_t, key *C.uint8_t) (err *C.gomask_error) {
-	defer recoverPanic(&err)
-	if e := checkMask(buf, buf, n, key); e != nil {
-		return e
-	}
-	b := goBytes(buf, n)
-	wsmask.Mask(b, b, goKey(key), 0)
-	return nil
+// split holds the settings of gomask_set_parallelism, read on every large
+// call: atomics, so that no call takes a lock.
+var split = newSplitSettings()
+
+type splitSettings struct {
+	threshold atomic.Uint64
+	workers   atomic.Int64
 }
 
-// gomask_mask_vectors masks count frames, each with its own key, from mask
-// position 0: frame i is the lens[i] bytes at srcs[i], written to dsts[i]
-// (the same pointer, or a buffer that does not overlap it); keys holds
-// keys_len == 4 * count bytes, the key of frame i at 4 * i.
+func newSplitSettings() *splitSettings {
+	s := &splitSettings{}
+	s.threshold.Store(wsmask.DefaultParallelThreshold)
+	s.workers.Store(int64(wsmask.MaxWorkers()))
+	return s
+}
+
+// gomask_set_parallelism sets from which length gomask_mask splits a
+// buffer (threshold) and over how many goroutines at most (workers, the
+// caller's included; 1 turns splitting off, and more than
+// wsmask.MaxWorkers, the CPUs Go may use, counts as that many).
+// gomask_parallelism reports the settings in effect.
 //
-//export gomask_mask_vectors
-func gomask_mask_vectors(dsts, srcs **C.uint8_t, lens *C.size_t, count C.size_t, keys *C.uint8_t, keysLen C.size_t) (err *C.gomask_error) {
+//export gomask_set_parallelism
+func gomask_set_parallelism(threshold, workers C.size_t) {
+	split.threshold.Store(uint64(threshold))
+	split.workers.Store(int64(min(uint64(max(workers, 1)), uint64(wsmask.MaxWorkers()))))
+}
+
+//export gomask_parallelism
+func gomask_parallelism(threshold, workers *C.size_t) {
+	*threshold = C.size_t(split.threshold.Load())
+	*workers = C.size_t(split.workers.Load())
+}
+
+// gomask_mask_batch masks count payloads laid out back to back, each with
+// its own key, from mask position 0: payload i is the lens[i] bytes that
+// follow payload i-1 in src (the first at src), written to the same
+// offset of dst; lens holds count lengths that add up to n; keys holds
+// keys_len == 4 * count bytes, the key of payload i at 4 * i.
+//
+//export gomask_mask_batch
+func gomask_mask_batch(dst, src *C.uint8_t, n C.size_t, lens *C.size_t, count C.size_t, keys *C.uint8_t, keysLen C.size_t) (err *C.gomask_error) {
 	defer recoverPanic(&err)
 	if uint64(count) > math.MaxInt/wsmask.KeySize {
-		return newError(C.GOMASK_EOVERFLOW, "gomask_mask_vectors: count does not fit in an int")
+		return newError(C.GOMASK_EOVERFLOW, "gomask_mask_batch: count does not fit in an int")
 	}
 	if uint64(keysLen) != uint64(count)*wsmask.KeySize {
-		return newError(C.GOMASK_EVALUE, fmt.Sprintf("gomask_mask_vectors: %d key bytes for %d frames", uint64(keysLen), uint64(count)))
+		return newError(C.GOMASK_EVALUE, fmt.Sprintf("gomask_mask_batch: %d key bytes for %d payloads", uint64(keysLen), uint64(count)))
 	}
-	if count == 0 {
-		return nil
+	if e := checkMask(dst, src, n, keys); e != nil && count > 0 {
+		return e
 	}
-	if dsts == nil || srcs == nil || lens == nil || keys == nil {
-		return newError(C.GOMASK_EVALUE, "gomask_mask_vectors: NULL array with a non-zero count")
+	if count > 0 && lens == nil {
+		return newError(C.GOMASK_EVALUE, "gomask_mask_batch: NULL lengths with a non-zero count")
 	}
-	m := int(count)
-	d, s, l := unsafe.Slice(dsts, m), unsafe.Slice(srcs, m), unsafe.Slice(lens, m)
-	k := goBytes(keys, keysLen)
-	for i := range m {
-		if l[i] == 0 {
-			continue
+	l := unsafe.Slice(lens, int(count))
+	total := uint64(0)
+	for _, size := range l {
+		total += uint64(size)
+		if total > uint64(n) {
+			return newError(C.GOMASK_EVALUE, "gomask_mask_batch: the lengths add up to more than n")
 		}
-		if e := checkMask(d[i], s[i], l[i], keys); e != nil {
-			return e
-		}
-		wsmask.Mask(goBytes(d[i], l[i]), goBytes(s[i], l[i]), [wsmask.KeySize]byte(k[i*wsmask.KeySize:]), 0)
 	}
-	return nil
-}
-
-// gomask_debug_empty2 and gomask_debug_empty3 do nothing, with the
-// argument types of gomask_mask_new and gomask_mask_bytearray (two
-// objects), and of gomask_mask_inplace: the benchmark times them as the
-// floor cost of a call into Go. They are not part of the public API.
-//
-//export gomask_debug_empty3
-func gomask_debug_empty3(buf *C.uint8_t, n C.size_t, key *C.uint8_t) *C.gomask_error {
-	return nil
-}
-
-//export gomask_debug_empty2
-func gomask_debug_empty2(obj, key unsafe.Pointer) *C.gomask_error {
+	if total != uint64(n) {
+		return newError(C.GOMASK_EVALUE, fmt.Sprintf("gomask_mask_batch: the lengths add up to %d, not n = %d", total, uint64(n)))
+	}
+	d, s, k := goBytes(dst, n), goBytes(src, n), goBytes(keys, keysLen)
+	for i, size := range l {
+		wsmask.Mask(d[:size], s[:size], [wsmask.KeySize]byte(k[i*wsmask.KeySize:]), 0)
+		d, s = d[size:], s[size:]
+	}
 	return nil
 }
 
@@ -308,19 +270,6 @@ func gomask_person_free(p *C.gomask_person) {
 	}
 	C.free(unsafe.Pointer(p.friends))
 	C.free(unsafe.Pointer(p))
-}
-
-// gomask_debug_panic panics on purpose so that tests can check that a Go
-// panic reaches Python as an exception. It is not part of the public API.
-//
-//export gomask_debug_panic
-func gomask_debug_panic(msg *C.char, n C.size_t, runtimeError C.int) (err *C.gomask_error) {
-	defer recoverPanic(&err)
-	if runtimeError != 0 {
-		var table []int
-		_ = table[int(n)] // index out of range: a runtime.Error panic
-	}
-	panic(string(goBytes((*C.uint8_t)(unsafe.Pointer(msg)), n)))
 }
 
 func recoverPanic(err **C.gomask_error) {

@@ -69,7 +69,7 @@ CROSS_TARGETS = [
 #: A C program that loads the library and calls it as Python's ctypes would:
 #: the ABI version, the build info, add(2, 3) and its overflow error, and
 #: masking of the RFC 6455 section 5.7 example ("Hello" with key 37 fa 21 3d)
-#: through gomask_mask (the same prototype in ABI 2 and 3).
+#: through gomask_mask (ABI 4: dst, src, n, key[4]).
 LOADER_C = r"""
 #include <dlfcn.h>
 #include <stdint.h>
@@ -79,7 +79,7 @@ typedef uint32_t (*abi_fn)(void);
 typedef char *(*info_fn)(void);
 typedef void (*free_fn)(void *);
 typedef void *(*add_fn)(int64_t, int64_t, int64_t *);
-typedef void *(*mask_fn)(uint8_t *, const uint8_t *, size_t, const uint8_t *, size_t);
+typedef void *(*mask_fn)(uint8_t *, const uint8_t *, size_t, const uint8_t *);
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
     void *h = dlopen(argv[1], RTLD_NOW);
@@ -106,11 +106,11 @@ int main(int argc, char **argv) {
     printf("add ok\n");
     const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
     uint8_t out[5];
-    if (version != 2 && version != 3) {
-        fprintf(stderr, "this loader knows gomask_mask of ABI 2 and 3, not %u\n", version);
+    if (version != 4) {
+        fprintf(stderr, "this loader knows gomask_mask of ABI 4, not %u\n", version);
         return 1;
     }
-    err = ((mask_fn)mask)(out, (const uint8_t *)"Hello", 5, key, 1);
+    err = ((mask_fn)mask)(out, (const uint8_t *)"Hello", 5, key);
     if (err) { fprintf(stderr, "mask failed\n"); return 1; }
     printf("masked ");
     for (int i = 0; i < 5; i++) printf("%02x", out[i]);
@@ -480,10 +480,14 @@ SDIST_REQUIRED = [
     "PKG-INFO",
     "gosrc/go.mod",
     "gosrc/exports.go",
+    "gosrc/gomask_abi.h",
     "src/gomask/__init__.py",
     "src/gomask/_version.py",
     "src/gomask/py.typed",
 ]
+#: Files the junk pattern would match that are sources: the cgo header.
+SDIST_SOURCES = {"gosrc/gomask_abi.h"}
+
 SDIST_JUNK = re.compile(
     r"(\.(so|dylib|dll|h|pyc|pyd|whl|o|a)$)|(^|/)(__pycache__|build|dist|wheelhouse|\.git|"
     r"\.venv|\.pytest_cache|\.hypothesis|\.mypy_cache|\.ruff_cache)/|/testdata/fuzz/cache/"
@@ -499,7 +503,11 @@ def sdist_problems(names: Sequence[str], version: str) -> list[str]:
     for pkg in ("gosrc/internal/wsmask/", "gosrc/internal/person/"):
         if not any(f.startswith(pkg) and f.endswith(".go") for f in rel):
             problems.append(f"missing {pkg}*.go")
-    problems += [f"build output or junk: {r}" for r in sorted(rel) if SDIST_JUNK.search(r)]
+    problems += [
+        f"build output or junk: {r}"
+        for r in sorted(rel)
+        if SDIST_JUNK.search(r) and r not in SDIST_SOURCES
+    ]
     return problems
 
 

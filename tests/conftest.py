@@ -10,12 +10,45 @@ from types import ModuleType
 
 import pytest
 
+try:
+    import numpy as np
+except ImportError:  # no numpy wheel for this Python (free-threaded 3.13, some PyPy versions)
+    np = None
+
+#: Marks a test that needs numpy.
+needs_numpy = pytest.mark.skipif(np is None, reason="numpy is not installed for this Python")
+
+#: CPython 3.13t's bytearray is not thread-safe: resizing one in one thread
+#: while another writes through a buffer export can crash the interpreter
+#: even without gomask (CPython issue 129107, fixed in 3.14). Tests that do
+#: that on purpose skip there.
+skip_on_313t_bytearray_race = pytest.mark.skipif(
+    sys.version_info[:2] == (3, 13) and not getattr(sys, "_is_gil_enabled", lambda: True)(),
+    reason="CPython 3.13t: resizing a bytearray while another thread writes it through an "
+    "export can crash the interpreter (CPython issue 129107, fixed in 3.14)",
+)
+
+#: What the interpreter does differently (see gomask.mask).
+PYPY = sys.implementation.name == "pypy"
+FREE_THREADED = not getattr(sys, "_is_gil_enabled", lambda: True)()
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 def spec_mask(data: bytes, key: bytes, offset: int = 0) -> bytes:
     """RFC 6455 section 5.3, literally: octet i XOR key octet (i mod 4)."""
     return bytes(b ^ key[(offset + i) % 4] for i, b in enumerate(data))
+
+
+def fast_spec(data: bytes, key: bytes, offset: int = 0) -> bytes:
+    """spec_mask for MiB sizes: numpy, or Python's big integers without it."""
+    rotated = key[offset % 4 :] + key[: offset % 4]
+    stream = rotated * (len(data) // 4 + 1)
+    if np is not None:
+        arr = np.frombuffer(data, dtype=np.uint8)
+        return (arr ^ np.frombuffer(stream[: len(data)], np.uint8)).tobytes()  # type: ignore[no-any-return]
+    x = int.from_bytes(data, "big") ^ int.from_bytes(stream[: len(data)], "big")
+    return x.to_bytes(len(data), "big")
 
 
 def go_command() -> tuple[list[str], dict[str, str]] | None:

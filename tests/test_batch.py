@@ -8,9 +8,8 @@ import os
 import sys
 import threading
 
-import numpy as np
 import pytest
-from conftest import spec_mask
+from conftest import np, skip_on_313t_bytearray_race, spec_mask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,7 +63,7 @@ def test_batch_accepts_every_buffer_kind(payloads: list[bytes], data: st.DataObj
         elif choice == 2 and len(p) % 2 == 0:
             kinds.append(array.array("H", p))  # len() counts items, not bytes
         elif choice == 3 and len(p) % 4 == 0:
-            kinds.append(np.frombuffer(p, dtype=np.uint32))
+            kinds.append(array.array("I", p) if np is None else np.frombuffer(p, dtype=np.uint32))
         else:
             kinds.append(p)
     assert mask_batch(kinds, bytearray(packed)) == expected_batch(payloads, split_keys(packed))
@@ -73,7 +72,7 @@ def test_batch_accepts_every_buffer_kind(payloads: list[bytes], data: st.DataObj
 def test_batch_non_contiguous_payloads() -> None:
     data = os.urandom(301)
     packed = os.urandom(8)
-    strided = [memoryview(data)[::3], np.frombuffer(data, np.uint8)[1::2]]
+    strided = [memoryview(data)[::3], memoryview(data)[1::2]]
     assert mask_batch(strided, packed) == [
         spec_mask(data[::3], packed[:4]),
         spec_mask(data[1::2], packed[4:]),
@@ -171,11 +170,12 @@ class BytearraySub(bytearray):
     pass
 
 
-# Arguments the one-call paths of gosrc/pyapi.c must decline (returning
-# None or 1, having done nothing) so that Python validates them; each with
-# what the public function then does.
-DECLINED: list[tuple[str, object, object, type[Exception] | None]] = [
+# Arguments that the inline paths of mask() (bytes, a 4-byte bytes key,
+# offset 0) and mask_inplace() (a bytearray) leave to the general path;
+# each with what the public function then does.
+GENERAL: list[tuple[str, object, object, type[Exception] | None]] = [
     ("bytes subclass payload", BytesSub(b"hello world"), b"abcd", None),
+    ("bytearray subclass payload", BytearraySub(b"hello world"), b"abcd", None),
     ("bytearray key", b"hello world", bytearray(b"abcd"), None),
     ("memoryview key", b"hello world", memoryview(b"abcd"), None),
     ("bytes subclass key", b"hello world", BytesSub(b"abcd"), None),
@@ -191,33 +191,19 @@ DECLINED: list[tuple[str, object, object, type[Exception] | None]] = [
 ]
 
 
-@pytest.mark.skipif(gm.implementation() != "go", reason="the one-call paths are the Go library's")
-@pytest.mark.parametrize(("name", "data", "key", "error"), DECLINED, ids=[d[0] for d in DECLINED])
-def test_one_call_paths_decline_everything_but_their_types(
-    name: str, data: object, key: object, error: type[Exception] | None
-) -> None:
-    mask(b"12345678", b"abcd")  # bind the library
-    assert gm._new(id(data), id(key)) is None
-    buf = bytearray(b"hello world")
-    if type(data) is bytes:
-        assert gm._bytearray(id(buf), id(key)) == 1
-    else:
-        assert gm._bytearray(id(data), id(b"abcd")) == 1
-        assert gm._bytearray(id(BytearraySub(b"x")), id(b"abcd")) == 1
-    assert buf == b"hello world"
-
-
-@pytest.mark.parametrize(("name", "data", "key", "error"), DECLINED, ids=[d[0] for d in DECLINED])
-def test_declined_arguments_are_validated_in_python(
+@pytest.mark.parametrize(("name", "data", "key", "error"), GENERAL, ids=[d[0] for d in GENERAL])
+def test_general_path_arguments(
     name: str, data: object, key: object, error: type[Exception] | None
 ) -> None:
     if error is not None:
         with pytest.raises(error, match=r"key|data|bytes"):
             mask(data, key)  # type: ignore[arg-type]
+        with pytest.raises(error, match=r"key|buffer|bytes"):
+            mask_inplace(data if type(data) is not bytes else bytearray(data), key)  # type: ignore[arg-type]
         return
     expected = spec_mask(bytes(data), bytes(key))  # type: ignore[call-overload]
     assert mask(data, key) == expected  # type: ignore[arg-type]
-    buf = bytearray(data)  # type: ignore[call-overload]
+    buf = type(data)(data) if isinstance(data, bytearray) else bytearray(data)  # type: ignore[call-overload]
     mask_inplace(buf, key)  # type: ignore[arg-type]
     assert buf == expected
 
@@ -254,28 +240,27 @@ def test_bytearray_sizes_around_the_gil_threshold() -> None:
         assert mask(bytearray(data), key, 1) == spec_mask(data, key, 1)
 
 
-@pytest.mark.parametrize("n", [0, 1, 3, 4, 5, 31, 32, 33, 1000, 70_000])
-def test_paths_without_the_gil_at_every_size(n: int) -> None:
-    # What free-threaded CPython without a GIL gets: every call pins its
-    # buffer and releases the GIL, whatever the size.
-    mask(b"12345678", b"abcd")  # bind the library first
-    saved = gm._gil_max
-    gm._gil_max = 0
-    gm.set_parallelism()  # hands the library the new policy
-    try:
-        data = os.urandom(n)
-        key = os.urandom(4)
-        for offset in (0, 1, 3):
-            expected = spec_mask(data, key, offset)
-            assert mask(data, key, offset) == expected
-            assert mask(bytearray(data), key, offset) == expected
-            buf = bytearray(data)
-            mask_inplace(buf, key, offset)
-            assert buf == expected
-        assert mask_batch([data, data], key * 2) == [spec_mask(data, key)] * 2
-    finally:
-        gm._gil_max = saved
-        gm.set_parallelism()
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 5, 31, 32, 33, 1000, 70_000, 300_000])
+@pytest.mark.parametrize("threshold", [0, 1, 64 * 1024])
+def test_every_path_at_every_size(n: int, threshold: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The size thresholds choose between zero-filled and uninitialised
+    # results, copying and pinning, keeping and releasing the GIL: with
+    # each moved, every call still takes one of them correctly.
+    monkeypatch.setattr(gm, "GIL_RELEASE_THRESHOLD", threshold)
+    monkeypatch.setattr(gm, "_ZEROED_MAX", threshold)
+    monkeypatch.setattr(gm, "_COPY_MAX", threshold)
+    monkeypatch.setattr(gm, "_PYPY_GO_MIN", threshold)
+    data = os.urandom(n)
+    key = os.urandom(4)
+    for offset in (0, 1, 3):
+        expected = spec_mask(data, key, offset)
+        assert mask(data, key, offset) == expected
+        assert mask(bytearray(data), key, offset) == expected
+        assert mask(memoryview(data), key, offset) == expected
+        buf = bytearray(data)
+        mask_inplace(buf, key, offset)
+        assert buf == expected
+    assert mask_batch([data, data], key * 2) == [spec_mask(data, key)] * 2
 
 
 def test_bytearray_subclass_takes_the_general_path() -> None:
@@ -317,11 +302,11 @@ def shrink(buf: bytearray, n: int) -> None:
         return
 
 
+@skip_on_313t_bytearray_race
 def test_resizing_threads_do_not_break_in_place_masking() -> None:
-    # mask_inplace() on a short bytearray holds the GIL for the whole call,
-    # so another thread resizing the same bytearray waits for it: this must
-    # never crash, and every call masks whole bytes (masking twice restores
-    # them).
+    # mask_inplace() pins the bytearray for the call, so another thread
+    # resizing it gets BufferError meanwhile: this must never crash, and
+    # every call masks whole bytes (masking twice restores them).
     buf = bytearray(b"\x00" * 1000)
     stop = threading.Event()
 
@@ -345,6 +330,7 @@ def test_resizing_threads_do_not_break_in_place_masking() -> None:
     assert buf[:1000] == bytearray(1000)
 
 
+@skip_on_313t_bytearray_race
 def test_large_bytearray_is_pinned_while_masked_without_the_gil() -> None:
     # From GIL_RELEASE_THRESHOLD on, the bytearray is masked without the GIL:
     # it is pinned meanwhile, so a resize from another thread raises
@@ -380,8 +366,7 @@ def test_large_bytearray_is_pinned_while_masked_without_the_gil() -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_fast_paths_work_in_a_forked_child() -> None:
-    # The child loads its own copy of the library and must hand it the
-    # Python API table again before the fast paths run.
+    # The child loads its own copy of the library before its first call.
     key = b"\x11\x22\x33\x44"
     data = os.urandom(300)
     assert mask(data, key) == spec_mask(data, key)  # the parent has bound them

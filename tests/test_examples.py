@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -76,12 +77,23 @@ def test_add_argument_out_of_range(a: int, b: int) -> None:
         add(a, b)
 
 
-@pytest.mark.parametrize("bad", [1.0, "1", None, True, b"1"], ids=repr)
-def test_add_rejects_non_int(bad: object) -> None:
-    with pytest.raises(TypeError):
+@pytest.mark.parametrize("bad", [1.0, "1", None, b"1"], ids=repr)
+def test_add_rejects_non_integers(bad: object) -> None:
+    with pytest.raises(TypeError, match="a must be an integer"):
         add(bad, 1)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="b must be an integer"):
         add(1, bad)  # type: ignore[arg-type]
+
+
+def test_add_accepts_what_operator_index_accepts() -> None:
+    class Index:
+        def __index__(self) -> int:
+            return 40
+
+    assert add(Index(), 2) == 42  # type: ignore[arg-type]
+    assert add(True, 2) == 3
+    if np is not None:
+        assert add(np.int64(2), np.uint32(3)) == 5  # type: ignore[arg-type]
 
 
 def test_parse_seed_document() -> None:

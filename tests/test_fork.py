@@ -264,7 +264,7 @@ def test_fork_during_first_load_in_another_thread() -> None:
             rounds.append(wait_all([pid], 30))
             if rounds[-1] != (1, [], 0):
                 break  # fail fast
-        assert _native._library is None, "the test parent must never load the library"
+        assert _native.loaded is None, "the test parent must never load the library"
         emit(rounds)
         """
     )

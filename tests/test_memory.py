@@ -74,7 +74,7 @@ def test_rss_is_flat_over_hundreds_of_thousands_of_calls() -> None:
 
 
         def debug_panic():
-            lib.check(lib.gil.gomask_debug_panic(b"leak?", 5, 0))
+            lib.check(lib.debug_gil["panic"](b"leak?", 5, 0))
 
 
         functions = {{

@@ -26,7 +26,7 @@ PRELUDE = textwrap.dedent(
 
     def panic(message=b"boom", runtime_error=False, gil=True):
         lib = _native.library()
-        fn = (lib.gil if gil else lib.nogil).gomask_debug_panic
+        fn = (lib.debug_gil if gil else lib.debug)["panic"]
         # With runtime_error, Go indexes an empty slice at len(message).
         error = fn(message, len(message), int(runtime_error))
         lib.check(error)  # raises and frees the error
@@ -164,9 +164,9 @@ def test_errors_travel_as_codes_with_gos_message() -> None:
 
         lib = _native.library()
         out = ctypes.POINTER(_native.CPerson)()
-        raw_parse = lib.gil.gomask_parse_person
-        lib.gil.gomask_error_free(None)
-        lib.gil.gomask_person_free(None)
+        raw_parse = lib.parse_person
+        lib._error_free(None)
+        lib.person_free(None)
         emit({
             "overflow": raised(add, 2**63 - 1, 1),
             "value": raised(parse_person, '{"name": "a", "age": "x"}'),

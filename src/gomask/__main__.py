@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import gomask
 from gomask import _native
-from gomask import mask as gomask_mask
+import gomask.mask as gomask_mask
 
 
 def info() -> int:
@@ -39,6 +39,7 @@ def info() -> int:
             ("go target", f"{build.get('goos')}/{build.get('goarch')}"),
             ("go max procs", build.get("max_procs")),
             ("mask kernel", build.get("mask_kernel")),
+            ("go max workers", build.get("max_workers")),
             ("uncached copies from", f"{build.get('stream_threshold')} bytes"),
         ]
     parallel = gomask_mask.get_parallelism()
@@ -46,8 +47,7 @@ def info() -> int:
         ("gil released from", f"{gomask_mask.GIL_RELEASE_THRESHOLD} bytes"),
         (
             "parallel from",
-            f"{parallel.threshold} bytes, up to {parallel.workers} goroutines, "
-            f"helpers poll {parallel.spin * 1e6:g} µs",
+            f"{parallel.threshold} bytes, up to {parallel.workers} goroutines",
         ),
     ]
     width = max(len(name) for name, _ in rows)

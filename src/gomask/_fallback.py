@@ -1,29 +1,58 @@
-"""Pure-Python masking: the implementation ``GOMASK_PURE=1`` selects.
+"""Pure-Python masking: what ``GOMASK_PURE=1`` selects, and what PyPy runs
+where handing a buffer to Go would cost more than masking it in Python, or
+would not be safe (see :mod:`gomask.mask`).
 
-It is written for clarity and for linear time: the payload and the key
-repeated to the payload's length are read as two big integers and XORed
-in one C-level operation, which is much faster in CPython than a loop over
-bytes. The arguments are already validated by :mod:`gomask.mask`.
+Two ways to XOR, one per kind of interpreter, both linear in the length:
+
+- on CPython, the payload and the key repeated to its length are read as
+  two big integers and XORed in one C-level operation, much faster there
+  than any loop over bytes;
+- on other implementations (PyPy), a loop over the bytes, which the JIT
+  compiles to machine code, while its big integers are slow.
+
+The arguments are already validated by :mod:`gomask.mask`: *key* is 4
+bytes, rotated so that its first byte applies to the first byte of data.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
 
-if TYPE_CHECKING:
-    from typing_extensions import Buffer
+from gomask._typing import Buffer
 
-
-def mask(data: Buffer, key: bytes, pos: int) -> bytes:
-    """Return *data* XORed with *key* repeated, starting at key byte *pos*."""
-    raw = data if type(data) is bytes else memoryview(data).tobytes()
-    n = len(raw)
-    stream = (key[pos:] + key[:pos]) * (n // 4 + 1)
-    masked = int.from_bytes(raw, "little") ^ int.from_bytes(stream[:n], "little")
-    return masked.to_bytes(n, "little")
+#: True where XORing big integers beats a loop over the bytes: CPython.
+XOR_AS_INTEGERS = sys.implementation.name == "cpython"
 
 
-def mask_inplace(buffer: Buffer, key: bytes, pos: int) -> None:
-    """Mask a writable, C-contiguous *buffer* in place."""
-    view = memoryview(buffer).cast("B")
-    view[:] = mask(view, key, pos)
+def mask(data: Buffer, key: bytes) -> bytes:
+    """Return *data* XORed with *key* repeated."""
+    if XOR_AS_INTEGERS:
+        raw = data if type(data) is bytes else memoryview(data).tobytes()
+        n = len(raw)
+        stream = key * (n // 4 + 1)
+        masked = int.from_bytes(raw, "little") ^ int.from_bytes(stream[:n], "little")
+        return masked.to_bytes(n, "little")
+    out = bytearray(data)
+    _xor_loop(out, key)
+    return bytes(out)
+
+
+def mask_inplace(view: memoryview, key: bytes) -> None:
+    """Mask a writable, C-contiguous, byte-format *view* in place."""
+    if XOR_AS_INTEGERS:
+        view[:] = mask(view, key)
+    else:
+        _xor_loop(view, key)
+
+
+def _xor_loop(buf: bytearray | memoryview, key: bytes) -> None:
+    k0, k1, k2, k3 = key
+    n = len(buf)
+    whole = n - n % 4
+    for i in range(0, whole, 4):
+        buf[i] ^= k0
+        buf[i + 1] ^= k1
+        buf[i + 2] ^= k2
+        buf[i + 3] ^= k3
+    for i in range(whole, n):
+        buf[i] ^= key[i - whole]

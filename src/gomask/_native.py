@@ -10,7 +10,9 @@ fresh runtime (see :func:`_load`). A process that never calls Go never
 starts Go threads, and ``import gomask`` calls nothing.
 
 Every function is declared here with its argtypes and restype, once; the
-public modules call only what this module hands them.
+public modules call only what this module hands them. The library's ABI is
+C data only (pointers, lengths, integers, status codes), so the same file
+serves CPython with and without the GIL and PyPy.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import warnings
 from ctypes import (
     POINTER,
     Structure,
@@ -33,16 +34,14 @@ from ctypes import (
     c_size_t,
     c_uint32,
     c_void_p,
-    py_object,
 )
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from gomask._libname import library_filename
 
 #: Must equal ``abiVersion`` in gosrc/exports.go.
-ABI_VERSION = 3
+ABI_VERSION = 4
 
 #: Environment variable naming the library to load instead of the packaged
 #: one. It is trusted input: whatever it names is loaded into the process.
@@ -106,96 +105,148 @@ _HOW_TO_FIX = (
 
 
 def _fail(path: Path, what: str) -> NoReturn:
+    override = os.environ.get(LIBRARY_ENV)
+    if override:
+        raise ImportError(
+            f"gomask: {what} ({path}, which {LIBRARY_ENV}={override!r} names). Point "
+            f"{LIBRARY_ENV} to a gomask library, or unset it to use the packaged one "
+            "(GOMASK_PURE=1 uses the slower pure-Python implementation instead).",
+            path=str(path),
+        )
     raise ImportError(f"gomask: {what} ({path}). {_HOW_TO_FIX}", path=str(path))
 
 
-@dataclass(frozen=True)
-class Library:
-    """One loaded copy of the Go library with every prototype declared."""
-
-    path: Path
-    #: Calls through ``nogil`` release the GIL (ctypes.CDLL); calls through
-    #: ``gil`` keep it (ctypes.PyDLL), which is cheaper for short calls.
-    nogil: ctypes.CDLL
-    gil: ctypes.PyDLL
-
-    def build_info(self) -> dict[str, Any]:
-        raw = self.gil.gomask_build_info()
-        try:
-            info: dict[str, Any] = json.loads(ctypes.string_at(raw))
-        finally:
-            self.gil.gomask_free(raw)
-        return info
-
-    def check(self, error: int | None) -> None:
-        """Raise the Python exception for a gomask_error pointer, then free it."""
-        if error:
-            _raise(self.gil, error)
-
-
-def _raise(lib: ctypes.CDLL, error: int) -> NoReturn:
-    err = CError.from_address(error)
-    code, message = err.code, (err.message or b"").decode("utf-8", "replace")
-    lib.gomask_error_free(error)
-    if code == EOVERFLOW:
-        raise OverflowError(message)
-    if code == EVALUE:
-        raise ValueError(message)
-    raise GoPanicError(message)
-
+#: Whether this Python can call C without releasing the GIL: ctypes.PyDLL,
+#: which CPython has (on free-threaded builds the thread then stays
+#: attached). Such a call costs less than one that releases the GIL and
+#: takes it back, so short calls use it; long ones release the GIL, so that
+#: other threads run meanwhile. PyPy has no PyDLL: every call releases its
+#: GIL, and the short-call functions are the releasing ones.
+KEEPS_GIL = hasattr(ctypes, "PyDLL")
 
 _ERROR = c_void_p  # restype of every export that can fail: NULL or a gomask_error*
+_MASK = ((c_void_p, c_void_p, c_size_t, c_void_p), _ERROR)  # dst, src, n, key[4]
 
+#: CPython's PyBytes_FromStringAndSize(NULL, n): a new bytes object of n
+#: bytes whose contents its creator fills before anyone else sees it, as
+#: CPython's C API documents. It is not a Go export: gomask uses it for large
+#: results, where bytes(n) would first write n zeros. None elsewhere.
+new_bytes: Any = None
+if sys.implementation.name == "cpython":
+    new_bytes = ctypes.pythonapi.PyBytes_FromStringAndSize
+    new_bytes.argtypes = (c_void_p, ctypes.c_ssize_t)
+    new_bytes.restype = ctypes.py_object
+
+
+def pointer_to(data: bytes) -> Any:
+    """What to pass as a ``c_void_p`` argument through which Go reads *data*.
+
+    CPython's ctypes passes a bytes object as a pointer to its own bytes;
+    PyPy's would copy it into a temporary array, so there it is the address
+    of the bytes themselves (``memoryview._pypy_raw_address``, which makes
+    the object immovable). Go may only read through it, and only while the
+    caller holds *data*.
+    """
+    if _PASSES_BYTES_IN_PLACE:
+        return data
+    return memoryview(data)._pypy_raw_address()  # type: ignore[attr-defined]
+
+
+_PASSES_BYTES_IN_PLACE = sys.implementation.name != "pypy"
+
+#: Every export Python calls: name -> (argtypes, restype).
 _PROTOTYPES: dict[str, tuple[tuple[Any, ...], Any]] = {
     "gomask_abi_version": ((), c_uint32),
     "gomask_build_info": ((), c_void_p),
     "gomask_free": ((c_void_p,), None),
     "gomask_error_free": ((c_void_p,), None),
-    # dst, src, n, key (little-endian packed), pos, workers
-    # Masking (see exports.go): dst, src, n, key (4 bytes)[, workers]. The
-    # short-buffer calls are the hot path, so every pointer *and size* is
-    # declared c_void_p: its from_param takes int and bytes on a fast path,
-    # while c_size_t's goes through an isinstance() check that costs about
-    # 60 ns more per argument. size_t and pointers travel identically (one
-    # 64-bit integer register) on every ABI gomask supports (amd64, arm64 on
-    # Linux, macOS, Windows); bytes arguments pass a pointer to their data.
-    "gomask_mask": ((c_void_p, c_void_p, c_void_p, c_void_p, c_void_p), _ERROR),
-    "gomask_mask_copy": ((c_void_p, c_void_p, c_void_p, c_void_p), _ERROR),
-    "gomask_mask_inplace": ((c_void_p, c_void_p, c_void_p), _ERROR),
-    # gosrc/pyapi.c: the CPython API table (void *[n], n) -> 0 or -1; the
-    # sizes that decide GIL release and goroutines (gil_max, parallel_min,
-    # workers); then the calls that use them, which Python makes through the
-    # PyDLL only (they need the GIL): bytes object (its id()), key -> a new
-    # bytes object (or NULL with an exception set); bytearray (its id()), key
-    # (errors raised as exceptions); tuple of bytes (its id()), keys,
-    # keys_len -> a new list.
-    "gomask_set_python_api": ((c_void_p, c_void_p), c_int32),
-    "gomask_set_mask_policy": ((c_void_p, c_void_p, c_void_p), None),
-    "gomask_set_spin": ((c_int64,), None),
-    "gomask_mask_new": ((c_void_p, c_void_p), py_object),
-    "gomask_mask_bytearray": ((c_void_p, c_void_p), c_int32),
-    "gomask_mask_batch": ((c_void_p, c_void_p, c_void_p), py_object),
-    "gomask_debug_empty3": ((c_void_p, c_void_p, c_void_p), _ERROR),
-    "gomask_debug_empty2": ((c_void_p, c_void_p), _ERROR),
+    "gomask_mask": _MASK,
+    # dst, src, n, lens, count, keys, keys_len
+    "gomask_mask_batch": (
+        (c_void_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t),
+        _ERROR,
+    ),
+    "gomask_set_parallelism": ((c_size_t, c_size_t), None),
+    "gomask_parallelism": ((POINTER(c_size_t), POINTER(c_size_t)), None),
     "gomask_hello_world": ((), _ERROR),
     "gomask_add": ((c_int64, c_int64, POINTER(c_int64)), _ERROR),
     "gomask_parse_person": ((c_void_p, c_size_t, POINTER(POINTER(CPerson))), _ERROR),
     "gomask_person_free": ((POINTER(CPerson),), None),
+}
+
+#: Exports for tests and benchmarks (gosrc/exports_debug.go), declared only
+#: where the library has them: a library built without them works.
+_DEBUG_PROTOTYPES: dict[str, tuple[tuple[Any, ...], Any]] = {
+    "gomask_debug_empty": _MASK,
     "gomask_debug_panic": ((c_char_p, c_size_t, c_int), _ERROR),
 }
 
 
-def _declare(lib: ctypes.CDLL, path: Path) -> None:
-    for name, (argtypes, restype) in _PROTOTYPES.items():
+def _declare(dll: ctypes.CDLL, name: str) -> Any:
+    """The export *name* of *dll*, with its argtypes and restype set."""
+    fn = getattr(dll, name)
+    fn.argtypes, fn.restype = _PROTOTYPES.get(name) or _DEBUG_PROTOTYPES[name]
+    return fn
+
+
+class Library:
+    """One loaded copy of the Go library: every export as a typed function.
+
+    Functions whose name ends in ``_gil`` keep the GIL for the call
+    (ctypes.PyDLL, where :data:`KEEPS_GIL`); all others release it.
+    """
+
+    def __init__(self, path: Path, dll: ctypes.CDLL) -> None:
+        for name in _PROTOTYPES:
+            if not hasattr(dll, name):
+                _fail(
+                    path,
+                    f"the library has no function {name}; it is not a gomask library or it "
+                    "is stale",
+                )
+        gil = ctypes.PyDLL(str(path), handle=dll._handle) if KEEPS_GIL else dll
+        self.path = path
+        self._build_info = _declare(dll, "gomask_build_info")
+        self._free = _declare(dll, "gomask_free")
+        self._error_free = _declare(dll, "gomask_error_free")
+        self.mask = _declare(dll, "gomask_mask")
+        self.mask_gil = _declare(gil, "gomask_mask")
+        self.mask_batch = _declare(dll, "gomask_mask_batch")
+        self.mask_batch_gil = _declare(gil, "gomask_mask_batch")
+        self.set_parallelism = _declare(gil, "gomask_set_parallelism")
+        self.parallelism = _declare(gil, "gomask_parallelism")
+        self.hello_world = _declare(dll, "gomask_hello_world")
+        self.add_gil = _declare(gil, "gomask_add")
+        self.parse_person = _declare(dll, "gomask_parse_person")
+        self.person_free = _declare(gil, "gomask_person_free")
+        #: The exports of gosrc/exports_debug.go, by name without the
+        #: gomask_debug_ prefix; empty for a library built without them.
+        self.debug = {n[13:]: _declare(dll, n) for n in _DEBUG_PROTOTYPES if hasattr(dll, n)}
+        self.debug_gil = {n[13:]: _declare(gil, n) for n in _DEBUG_PROTOTYPES if hasattr(dll, n)}
+
+    def build_info(self) -> dict[str, Any]:
+        raw = self._build_info()
         try:
-            fn = getattr(lib, name)
-        except AttributeError:
-            _fail(
-                path,
-                f"the library has no function {name}; it is not a gomask library or it is stale",
-            )
-        fn.argtypes = argtypes
-        fn.restype = restype
+            info: dict[str, Any] = json.loads(ctypes.string_at(raw))
+        finally:
+            self._free(raw)
+        return info
+
+    def raise_error(self, error: int) -> NoReturn:
+        """Raise the Python exception for a gomask_error pointer, after freeing it."""
+        err = CError.from_address(error)
+        code, message = err.code, (err.message or b"").decode("utf-8", "replace")
+        self._error_free(error)
+        if code == EOVERFLOW:
+            raise OverflowError(message)
+        if code == EVALUE:
+            raise ValueError(message)
+        raise GoPanicError(message)
+
+    def check(self, error: int | None) -> None:
+        """Raise the Python exception for a gomask_error pointer, if there is one."""
+        if error:
+            self.raise_error(error)
 
 
 def _open(path: Path) -> Library:
@@ -211,19 +262,16 @@ def _open(path: Path) -> Library:
         # LOAD_LIBRARY_SEARCH_DEFAULT_DIRS | LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR,
         # so its dependencies are not searched for in PATH or the current
         # directory either.
-        nogil = ctypes.CDLL(str(path))
+        dll = ctypes.CDLL(str(path))
     except OSError as exc:
         _fail(path, f"cannot load its Go library: {exc} ({_describe_file(path)})")
-    # PyDLL over the same handle: one library, two calling conventions for the GIL.
-    gil = ctypes.PyDLL(str(path), handle=nogil._handle)
     # The ABI version first: a stale library must say so, not that some
     # newer function is missing.
     try:
-        abi_version = gil.gomask_abi_version
+        abi_version = dll.gomask_abi_version
     except AttributeError:
         _fail(path, "the library has no gomask_abi_version; it is not a gomask library")
-    abi_version.argtypes = ()
-    abi_version.restype = c_uint32
+    abi_version.argtypes, abi_version.restype = _PROTOTYPES["gomask_abi_version"]
     found = abi_version()
     if found != ABI_VERSION:
         _fail(
@@ -231,9 +279,7 @@ def _open(path: Path) -> Library:
             f"its Go library has ABI version {found}, this gomask needs {ABI_VERSION}: "
             "the library is stale",
         )
-    for lib in (nogil, gil):
-        _declare(lib, path)
-    return Library(path, nogil, gil)
+    return Library(path, dll)
 
 
 # ELF e_machine values of the architectures Go builds c-shared libraries for.
@@ -356,65 +402,82 @@ def _open_private_copy(path: Path) -> Library:
 
 
 _lock = threading.Lock()
-_library: Library | None = None
+#: The library this process loaded, or None before the first call that
+#: needs it (and in a forked child, until its own first call). The hot
+#: paths read it directly and call :func:`load` when it is None.
+loaded: Library | None = None
 #: True once any process of this lineage loaded a library: its runtime then
 #: lives in this address space, dead after a fork.
 _runtime_inherited = False
 
 
+#: The settings of set_parallelism(), kept here so that a library loaded
+#: later (a forked child loads its own) gets them too: (threshold,
+#: workers), None where the library's default stays.
+_split_request: tuple[int | None, int | None] = (None, None)
+
+
+def set_parallelism(threshold: int | None, workers: int | None) -> None:
+    """Record and apply (if loaded) the split settings; arguments validated."""
+    global _split_request
+    with _lock:
+        old_threshold, old_workers = _split_request
+        _split_request = (
+            old_threshold if threshold is None else threshold,
+            old_workers if workers is None else workers,
+        )
+        if loaded is not None:
+            _apply_split(loaded)
+
+
+def parallelism(lib: Library) -> tuple[int, int]:
+    """The split settings in effect in *lib*: (threshold, workers)."""
+    threshold, workers = c_size_t(), c_size_t()
+    lib.parallelism(ctypes.byref(threshold), ctypes.byref(workers))
+    return threshold.value, workers.value
+
+
+def _apply_split(lib: Library) -> None:
+    threshold, workers = _split_request
+    if threshold is None and workers is None:
+        return
+    current_threshold, current_workers = parallelism(lib)
+    lib.set_parallelism(
+        current_threshold if threshold is None else threshold,
+        current_workers if workers is None else workers,
+    )
+
+
 def library() -> Library:
     """The library for this process, loaded on first use."""
-    lib = _library
+    lib = loaded
     if lib is None:
-        lib = _load()
+        lib = load()
     return lib
 
 
-def _load() -> Library:
-    global _library
+def load() -> Library:
+    """Load the library for this process, once (the first caller loads it)."""
+    global loaded
     with _lock:
-        if _library is None:
-            if _gil_disabled():
-                raise ImportError(FREE_THREADING_MESSAGE)
+        if loaded is None:
             path = library_path()
-            _library = _open_private_copy(path) if _runtime_inherited else _open(path)
-        return _library
+            lib = _open_private_copy(path) if _runtime_inherited else _open(path)
+            _apply_split(lib)
+            loaded = lib
+        return loaded
 
 
 def _forget_after_fork() -> None:
-    global _library, _lock, _runtime_inherited
-    # A thread of the parent inside _load() (it holds the lock) may already
-    # have started a runtime that _library does not show yet: treat it as
+    global loaded, _lock, _runtime_inherited
+    # A thread of the parent inside load() (it holds the lock) may already
+    # have started a runtime that `loaded` does not show yet: treat it as
     # inherited too, or dlopen() here would return that dead runtime.
-    _runtime_inherited = _runtime_inherited or _library is not None or _lock.locked()
-    _library = None
+    _runtime_inherited = _runtime_inherited or loaded is not None or _lock.locked()
+    loaded = None
     # The parent's lock may have been held by a thread that does not exist here.
     _lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
-
-
-#: Free-threaded CPython (3.13t+, built with Py_GIL_DISABLED) running with
-#: the GIL disabled is declined: some calls into Go rely on the GIL, not on
-#: a buffer export, to keep a buffer from being resized or freed while Go
-#: uses it, and gomask is tested only with the GIL. With the GIL re-enabled
-#: (PYTHON_GIL=1) such a build is the same as a default one, and supported.
-FREE_THREADING_MESSAGE = (
-    "gomask does not support free-threaded CPython with the GIL disabled: its calls "
-    "into Go rely on the GIL to keep the buffers they use from being resized or freed "
-    "by other threads, and it is tested only with the GIL. Run with PYTHON_GIL=1 or "
-    "python -X gil=1 to re-enable the GIL, which gomask supports, or set GOMASK_PURE=1."
-)
-
-
-def _gil_disabled() -> bool:
-    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)  # Python >= 3.13
-    return is_gil_enabled is not None and not is_gil_enabled()
-
-
-if _gil_disabled():
-    # Said at import, so that it shows early; the first call into Go then
-    # raises ImportError (see _load), while GOMASK_PURE=1 still works.
-    warnings.warn(FREE_THREADING_MESSAGE, RuntimeWarning, stacklevel=2)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import ctypes
+import operator
 import sys
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ def hello_world() -> None:
     """
     sys.stdout.flush()
     lib = _native.library()
-    lib.check(lib.gil.gomask_hello_world())
+    lib.check(lib.hello_world())
 
 
 def add(a: int, b: int) -> int:
@@ -59,7 +60,7 @@ def add(a: int, b: int) -> int:
     b = _int64(b, "b")
     lib = _native.library()
     result = ctypes.c_int64()
-    lib.check(lib.gil.gomask_add(a, b, ctypes.byref(result)))
+    lib.check(lib.add_gil(a, b, ctypes.byref(result)))
     return result.value
 
 
@@ -84,7 +85,7 @@ def parse_person(doc: str | bytes) -> Person:
         raise TypeError(f"doc must be str or bytes, not {type(doc).__name__}")
     lib = _native.library()
     out = ctypes.POINTER(_native.CPerson)()
-    lib.check(lib.nogil.gomask_parse_person(raw, len(raw), ctypes.byref(out)))
+    lib.check(lib.parse_person(_native.pointer_to(raw), len(raw), ctypes.byref(out)))
     try:
         p = out.contents
         return Person(
@@ -96,7 +97,7 @@ def parse_person(doc: str | bytes) -> Person:
             ),
         )
     finally:
-        lib.gil.gomask_person_free(out)
+        lib.person_free(out)
 
 
 def _text(s: _native.CString) -> str:
@@ -106,8 +107,11 @@ def _text(s: _native.CString) -> str:
 
 
 def _int64(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    """*value* as an int (anything operator.index accepts) in 64 bits."""
+    try:
+        value = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
     if not _INT64_MIN <= value <= _INT64_MAX:
         raise OverflowError(f"{name} = {value} does not fit in a 64-bit signed integer")
     return value

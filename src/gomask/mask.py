@@ -8,25 +8,28 @@ reader of server code expects.
 Every function validates its arguments before any pointer reaches Go and
 raises :class:`TypeError` or :class:`ValueError` for bad input. Calls on
 buffers of at least :data:`GIL_RELEASE_THRESHOLD` bytes release the GIL, so
-other Python threads run (and mask) in parallel; buffers of at least the
-parallel threshold (see :func:`set_parallelism`) are split over several
-goroutines. :func:`mask_batch` masks many payloads, each with its own key,
-in one call.
+other Python threads run (and mask) meanwhile; very large buffers are split
+over several goroutines (:func:`set_parallelism`). :func:`mask_batch`
+masks many payloads, each with its own key, in one call.
 
-How calls reach Go (the README's performance section has the
-measurements): ``mask()`` of ``bytes`` and ``mask_inplace()`` of a
-``bytearray``, with a ``bytes`` key and no offset, are one ctypes call each
-to a small C layer of the library (gosrc/pyapi.c) that checks the exact
-types of the arguments, makes the result object or finds the bytearray's
-memory through CPython's C API, releases the GIL for large buffers, and
-calls the Go kernel. Other arguments are validated in Python; a short
-bytearray given to ``mask()`` is copied to bytes first, and every other
-buffer is pinned with a buffer export (:mod:`gomask._buffers`) for the
-duration of the call.
+How buffers reach Go depends on the interpreter, chosen once at import:
 
-Set ``GOMASK_PURE=1`` before importing to use the pure-Python
-implementation instead of Go (for platforms without the library, or to
-debug); results are identical.
+- CPython: ctypes passes a ``bytes`` object as a pointer to its own bytes,
+  so Go reads a payload where it is and writes the result into the new
+  ``bytes`` that :func:`mask` then returns (nobody else has seen it yet).
+  A buffer masked in place, and any other buffer, is pinned for the call
+  with ``ctypes.c_char.from_buffer``: a buffer export, which keeps a
+  ``bytearray`` from being resized or freed meanwhile (with or without the
+  GIL, so also on free-threaded CPython).
+- PyPy: ctypes would copy a ``bytes`` argument, so Go gets its address
+  (``memoryview._pypy_raw_address``, which makes it immovable) and writes
+  into gomask's own buffer. PyPy cannot pin a resizable buffer (a
+  ``bytearray`` may be resized while exported) and releases its GIL for
+  every call into C, so Go never gets the address of one: payloads that
+  are not ``bytes``, buffers masked in place, and payloads too short for
+  a call into Go to pay, are masked in Python by PyPy's JIT.
+- ``GOMASK_PURE=1`` (set before import), or any other interpreter: the
+  pure-Python implementation, with identical results.
 """
 
 from __future__ import annotations
@@ -34,14 +37,15 @@ from __future__ import annotations
 import operator
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from ctypes import c_void_p, cast, pythonapi
-from typing import TYPE_CHECKING, Any, NamedTuple
+import threading
+import types
+from collections.abc import Iterable
+from ctypes import addressof, c_char, c_size_t, string_at
+from itertools import accumulate
+from typing import Any, NamedTuple
 
-from gomask import _buffers, _fallback, _native
-
-if TYPE_CHECKING:
-    from typing_extensions import Buffer
+from gomask import _fallback, _native
+from gomask._typing import Buffer
 
 __all__ = [
     "GIL_RELEASE_THRESHOLD",
@@ -63,100 +67,78 @@ KEY_SIZE = 4
 
 #: Buffers of at least this many bytes are masked with the GIL released,
 #: so other Python threads run meanwhile; shorter ones keep it, which is
-#: cheaper per call. Measured (README, performance section): from 256 KiB,
-#: two threads masking their own buffers get 1.7-1.8 times the throughput
-#: of the same calls with the GIL held, while releasing costs one thread
-#: 0.1 µs (2-4 %); at 64 KiB releasing loses for two threads as well.
+#: cheaper per call (``python -m gomask bench --threads`` measures both).
 GIL_RELEASE_THRESHOLD = 256 * 1024
 
 _PURE = os.environ.get("GOMASK_PURE", "").strip() not in ("", "0")
+#: Go, with objects passed as ctypes passes them (CPython).
+_GO_CPYTHON = not _PURE and sys.implementation.name == "cpython"
+#: Go, with the addresses of bytes objects (PyPy).
+_GO_PYPY = not _PURE and sys.implementation.name == "pypy"
 
-# How calls run. _gil_max: buffers of at least this many bytes are masked
-# without the GIL (gosrc/pyapi.c gets it with the parallel settings, see
-# _push_policy). With GOMASK_PURE everything goes to Python.
-_gil_max = 0 if _PURE else GIL_RELEASE_THRESHOLD
-_copy_max = _gil_max  # mask() copies a bytearray shorter than this to bytes first
-if not _PURE and getattr(sys, "_is_gil_enabled", lambda: True)() is False:
-    # Free-threaded CPython running without a GIL (see _native): nothing
-    # would stop another thread from resizing a bytearray during a call, so
-    # every bytearray is pinned, whatever its size.
-    _gil_max = 0
-_ZERO = 0  # the int 0 object (CPython caches it), for an identity test
+#: Results shorter than this are made with bytes(n), which zero-fills
+#: them: cheaper at these sizes than an uninitialised one from
+#: _native.new_bytes, which costs a ctypes call.
+_ZEROED_MAX = 16 * 1024
+#: mask() copies a buffer shorter than this to bytes rather than pinning it.
+_COPY_MAX = 4 * 1024
+#: On PyPy, bytes shorter than this are masked by the JIT: a call into Go
+#: costs more there (``python -m gomask bench --peers`` on PyPy).
+_PYPY_GO_MIN = 4 * 1024
+#: On PyPy, each thread keeps a buffer of up to this many bytes for Go to
+#: write results into (allocating one per call costs more than the copy).
+_PYPY_SCRATCH_MAX = 4 * 1024 * 1024
 
-# Measured (README, performance section), calls back to back: with a
-# helper already polling, two goroutines mask a new copy faster from 512 KiB
-# (0.7 of the time of one) and in place from 1 MiB (0.75-0.85); a call that
-# finds no helper polling costs what one goroutine does.
-_parallel_threshold = 1024 * 1024
-_parallel_workers = os.cpu_count() or 1
-_parallel_spin = 50e-6
+_pin = c_char.from_buffer  # an export of a writable buffer, held until released
 
 
 def implementation() -> str:
-    """``"go"``, or ``"python"`` when ``GOMASK_PURE`` selected the fallback."""
-    return "python" if _PURE else "go"
+    """``"go"``, or ``"python"`` where the pure-Python fallback runs.
+
+    That is with ``GOMASK_PURE=1``, or on an interpreter other than
+    CPython and PyPy.
+    """
+    return "go" if _GO_CPYTHON or _GO_PYPY else "python"
 
 
 class Parallelism(NamedTuple):
-    """The settings of :func:`set_parallelism`."""
+    """The settings in effect of :func:`set_parallelism`."""
 
     #: Buffers of at least this many bytes are split over goroutines.
     threshold: int
-    #: At most this many goroutines share one buffer (the caller's included).
+    #: At most this many goroutines share one buffer (the caller's
+    #: included); 1 when nothing is split.
     workers: int
-    #: Seconds a helper goroutine waits, polling, for the next call.
-    spin: float
 
 
-def set_parallelism(
-    threshold: int | None = None, workers: int | None = None, spin: float | None = None
-) -> None:
-    """Tune how one large buffer is split over goroutines.
+def set_parallelism(threshold: int | None = None, workers: int | None = None) -> None:
+    """Set how one large buffer is split over goroutines, process-wide.
 
-    Buffers of at least *threshold* bytes (1 MiB by default) are masked by
-    up to *workers* goroutines (by default the number of CPUs; never more
-    than the CPUs Go sees, and never less than 256 KiB each): the calling
-    thread and helper goroutines that the library keeps from call to call.
-    The caller masks 64 KiB chunks from the front of the buffer and the
-    helpers from the back, so a helper that joins late just takes fewer
-    chunks. ``workers=1`` turns the splitting off.
-
-    After a call, a helper polls for the next one for *spin* seconds (50 µs
-    by default; at most 1 s), then sleeps. A polling helper joins a call at
-    once; waking a sleeping one takes 0.1 ms to milliseconds on a virtual
-    machine, too late to help with a few MiB, so a call finds helpers only
-    if it follows another within *spin* seconds (or is at least 32 MiB).
-    Polling keeps a CPU busy for that long after each split call: ``spin=0``
-    never polls, and then only calls of 32 MiB or more are split.
-
-    Arguments left as ``None`` keep their current value.
+    Buffers of at least *threshold* bytes are masked by up to *workers*
+    goroutines: the calling thread's and helpers started for the call.
+    *workers* counts at most the CPUs Go uses (:func:`get_parallelism`
+    reports the value in effect); ``workers=1`` turns the split off.
+    Arguments left as ``None`` keep their current value. The defaults are
+    the library's, measured to pay on their own (``python -m gomask bench
+    --threads``). With ``GOMASK_PURE`` nothing is split.
     """
-    global _parallel_threshold, _parallel_workers, _parallel_spin
     if threshold is not None:
         threshold = _non_negative(threshold, "threshold")
+        if threshold < 1:
+            raise ValueError(f"threshold must be at least 1 byte, got {threshold}")
     if workers is not None:
         workers = _non_negative(workers, "workers")
-        if not 1 <= workers <= 1024:
-            raise ValueError(f"workers must be between 1 and 1024, got {workers}")
-    if spin is not None:
-        if isinstance(spin, bool) or not isinstance(spin, (int, float)):
-            raise TypeError(f"spin must be a number of seconds, not {type(spin).__name__}")
-        if not 0 <= spin <= 1:  # also rejects NaN
-            raise ValueError(f"spin must be between 0 and 1 second, got {spin!r}")
-    if threshold is not None:
-        _parallel_threshold = threshold
-    if workers is not None:
-        _parallel_workers = workers
-    if spin is not None:
-        _parallel_spin = float(spin)
-    lib = _bound
-    if lib is not None:
-        _push_policy(lib)
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+    _native.set_parallelism(threshold, workers)
 
 
 def get_parallelism() -> Parallelism:
-    """The current settings of :func:`set_parallelism`."""
-    return Parallelism(_parallel_threshold, _parallel_workers, _parallel_spin)
+    """The settings of :func:`set_parallelism` in effect (loads the library)."""
+    if implementation() == "python":
+        threshold, _ = _native._split_request
+        return Parallelism(threshold or 0, 1)
+    return Parallelism(*_native.parallelism(_native.library()))
 
 
 def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
@@ -170,48 +152,28 @@ def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
 
     Masking is an involution: ``mask(mask(d, k), k) == d``.
     """
-    # At small sizes every Python-level step costs about as much as masking
-    # a kilobyte in Go, so the common case (bytes, a 4-byte bytes key, offset
-    # 0) is one call: gosrc/pyapi.c checks the exact types and the key's
-    # size, makes the result and has Go fill it, releasing the GIL for large
-    # data. For any other arguments it returns None, having done nothing
-    # (and b"" is falsy: the general path returns it just as well).
-    if offset is _ZERO:
-        return _new(id(data), id(key)) or _mask(data, key, offset)
-    return _mask(data, key, offset)
-
-
-def _mask(data: object, key: object, offset: object) -> bytes:
-    """mask() of everything the one-call path declines (validated here)."""
-    key = _key_at(key, offset)
-    if type(data) is bytearray and len(data) < _copy_max:
-        data = bytes(data)  # cheaper than pinning it, at these sizes
-    if type(data) is not bytes:
-        return _mask_buffer(data, key)
-    if _PURE:
-        return _fallback.mask(data, key, 0)
-    # Now the one-call path takes them.
-    out: bytes = _new(id(data), id(key))
-    return out
-
-
-def _mask_buffer(data: object, key: bytes) -> bytes:
-    """mask() of anything but bytes and short bytearrays; key is rotated."""
-    with _pin(data, writable=False, name="data") as pinned:
-        n = pinned.size
-        if _PURE:
-            return _fallback.mask(data, key, 0)  # type: ignore[arg-type]
-        if n == 0:
-            return b""
-        if n < _gil_max:
-            out = bytes(n)  # a new object (n >= 1), filled by Go before anyone sees it
-            error = _copy_gil(out, pinned.address, n, key)
+    if (
+        type(data) is bytes
+        and type(key) is bytes
+        and len(key) == KEY_SIZE
+        and offset.__class__ is int
+        and not offset
+        and _GO_CPYTHON
+    ):
+        # The common case, inline: at these sizes each Python-level step
+        # costs as much as Go's masking of a kilobyte.
+        n = len(data)
+        if n < _ZEROED_MAX:
+            lib = _native.loaded
+            if lib is None:
+                lib = _native.load()
+            out = bytes(n)  # a new object (or the empty one, which Go does not write)
+            error = lib.mask_gil(out, data, n, key)
             if error:
-                _raise(error)
-        else:
-            out = _buffers.new_bytes(n)
-            _go_mask_nogil(out, pinned.address, n, key)
-        return out
+                lib.raise_error(error)
+            return out
+        return _mask_bytes(data, key)
+    return _masked(data, _key_at(key, offset), "data")
 
 
 unmask = mask
@@ -222,15 +184,31 @@ def mask_inplace(buffer: Buffer, key: Buffer, offset: int = 0) -> None:
 
     *buffer* is a bytearray, a writable memoryview (for instance a slice of
     a bytearray), an array.array, a numpy array or any other writable
-    C-contiguous buffer. *offset* is as for :func:`mask`.
+    C-contiguous buffer. *offset* is as for :func:`mask`. The buffer cannot
+    be resized while it is masked (resizing raises :class:`BufferError`).
     """
-    # As in mask(): a bytearray with a 4-byte bytes key at offset 0 is one
-    # call; gosrc/pyapi.c finds the bytearray's memory, keeps the GIL (short
-    # ones: nothing can resize it meanwhile) or pins it and releases the GIL
-    # (long ones), and Go masks it. It returns 1, having done nothing, for
-    # any other arguments.
-    if offset is not _ZERO or _bytearray(id(buffer), id(key)):
-        _mask_inplace(buffer, _key_at(key, offset))
+    if (
+        type(buffer) is bytearray
+        and type(key) is bytes
+        and len(key) == KEY_SIZE
+        and offset.__class__ is int
+        and not offset
+        and _GO_CPYTHON
+    ):
+        n = len(buffer)
+        if n:  # an empty bytearray has nothing to pin
+            lib = _native.loaded
+            if lib is None:
+                lib = _native.load()
+            pinned = _pin(buffer)
+            address = addressof(pinned)
+            call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
+            error = call(address, address, n, key)
+            del pinned  # releases the export: the bytearray may be resized again
+            if error:
+                lib.raise_error(error)
+        return
+    _masked_inplace(buffer, _key_at(key, offset), "buffer")
 
 
 def wstx(key: int, buffer: Buffer) -> int:
@@ -242,11 +220,10 @@ def wstx(key: int, buffer: Buffer) -> int:
     ``k = wstx(k, chunk1); k = wstx(k, chunk2)`` masks ``chunk1 + chunk2``.
     This is the API of the demo gomask grew from, with its bugs fixed.
     """
-    if isinstance(key, bool) or not isinstance(key, int):
-        raise TypeError(f"key must be an int, not {type(key).__name__}")
+    key = _integer(key, "key")
     if not 0 <= key <= 0xFFFF_FFFF:
         raise ValueError(f"key must be between 0 and 0xFFFFFFFF, got {key:#x}")
-    n = _mask_inplace(buffer, key.to_bytes(4, "big"))
+    n = _masked_inplace(buffer, key.to_bytes(4, "big"), "buffer")
     shift = 8 * (n % 4)
     return ((key << shift) | (key >> (32 - shift))) & 0xFFFF_FFFF
 
@@ -260,12 +237,15 @@ class Masker:
         masker = Masker(key)
         for chunk in chunks:
             send(masker.process(chunk))
+
+    A Masker is not meant to be shared between threads without a lock of
+    the caller's: its position changes with every chunk.
     """
 
     __slots__ = ("_key", "_position")
 
     def __init__(self, key: Buffer, offset: int = 0) -> None:
-        self._key = _key(key)
+        self._key = _key(key, "key")
         self._position = _position(offset)
 
     @property
@@ -280,13 +260,13 @@ class Masker:
 
     def process(self, chunk: Buffer) -> bytes:
         """Return the next *chunk* of the payload, masked, as new bytes."""
-        out = mask(chunk, self._key, self._position)
+        out = _masked(chunk, _rotated(self._key, self._position), "chunk")
         self._position = (self._position + len(out)) % KEY_SIZE
         return out
 
     def process_inplace(self, chunk: Buffer) -> None:
         """Mask the next *chunk* of the payload in place (writable, C-contiguous)."""
-        n = _mask_inplace(chunk, _rotated(self._key, self._position))
+        n = _masked_inplace(chunk, _rotated(self._key, self._position), "chunk")
         self._position = (self._position + n) % KEY_SIZE
 
     def reset(self, offset: int = 0) -> None:
@@ -305,48 +285,211 @@ def mask_batch(payloads: Iterable[Buffer], keys: Buffer | Iterable[Buffer]) -> l
     loop for payloads of up to a few kilobytes, where the fixed cost of a
     call dominates.
 
-    *payloads* is an iterable of bytes-like objects. *keys* is either one
-    bytes-like object holding the keys back to back (4 bytes per payload,
-    for instance ``os.urandom(4 * len(payloads))``: the fastest form), or an
-    iterable of 4-byte keys, one per payload. Raises :class:`TypeError` for
-    payloads or keys that are not bytes-like, :class:`ValueError` when the
-    number of keys is not the number of payloads or a key is not 4 bytes;
-    nothing reaches Go before all of it is checked. The GIL is released while
-    Go masks payloads that add up to at least :data:`GIL_RELEASE_THRESHOLD`
-    bytes.
+    *payloads* is an iterable of bytes-like objects (a list, a tuple, a
+    generator; not one bytes object). *keys* is either one bytes-like object
+    holding the keys back to back (4 bytes per payload, for instance
+    ``os.urandom(4 * len(payloads))``: the fastest form), or an iterable of
+    4-byte keys, one per payload. Raises :class:`TypeError` for payloads or
+    keys that are not bytes-like, :class:`ValueError` when the number of
+    keys is not the number of payloads or a key is not 4 bytes; nothing
+    reaches Go before all of it is checked.
     """
-    # A tuple: it holds every payload, unchanged, for the whole call, even
-    # while the GIL is released.
-    items = payloads if type(payloads) is tuple else tuple(payloads)
+    items = _batch_payloads(payloads)
+    key_bytes = _batch_keys(keys, len(items))
+    if not _GO_CPYTHON:  # PyPy's JIT inlines these calls: one at a time costs nothing more
+        return [_mask_bytes(p, key_bytes[4 * i : 4 * i + 4]) for i, p in enumerate(items)]
     count = len(items)
-    if isinstance(keys, (str, int)) or keys is None:
+    source = b"".join(items)
+    n = len(source)
+    out = bytes(n) if n < _ZEROED_MAX else _native.new_bytes(None, n)
+    lengths = (c_size_t * count)(*map(len, items))
+    lib = _native.library()
+    call = lib.mask_batch_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_batch
+    lib.check(call(out, source, n, lengths, count, key_bytes, len(key_bytes)))
+    ends = list(accumulate(lengths))
+    return [out[start:end] for start, end in zip([0, *ends], ends)]
+
+
+# --- the general paths ------------------------------------------------------------------
+
+
+def _mask_bytes(data: bytes, key: bytes) -> bytes:
+    """mask() of bytes with a validated, rotated key, any size."""
+    n = len(data)
+    if _GO_CPYTHON:
+        lib = _native.library()
+        if n < _ZEROED_MAX:
+            out = bytes(n)
+            error = lib.mask_gil(out, data, n, key)
+        else:
+            out = _native.new_bytes(None, n)
+            call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
+            error = call(out, data, n, key)
+        lib.check(error)
+        return out
+    if _GO_PYPY and n >= _PYPY_GO_MIN:
+        lib = _native.library()
+        scratch = _scratch(n)
+        address = addressof(scratch)
+        lib.check(lib.mask(address, _native.pointer_to(data), n, _native.pointer_to(key)))
+        return string_at(address, n)
+    return _fallback.mask(data, key)
+
+
+def _masked(data: object, key: bytes, name: str) -> bytes:
+    """mask() of anything, with a validated, rotated key."""
+    if type(data) is bytes:
+        return _mask_bytes(data, key)
+    view = _view(data, name)
+    with view:
+        n = view.nbytes
+        if n == 0:
+            return b""
+        if not _GO_CPYTHON or n < _COPY_MAX or view.readonly or not view.c_contiguous:
+            # A copy: cheaper than pinning at these sizes; the only way to
+            # hand Go a read-only or scattered buffer; and on PyPy, which
+            # cannot pin, the only safe one.
+            return _mask_bytes(view.tobytes(), key)
+        lib = _native.library()
+        out = _native.new_bytes(None, n)
+        pinned = _pin(view)
+        call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
+        error = call(out, addressof(pinned), n, key)
+        del pinned
+    lib.check(error)
+    return out  # type: ignore[no-any-return]
+
+
+def _masked_inplace(buffer: object, key: bytes, name: str) -> int:
+    """mask_inplace() of anything, with a validated, rotated key; returns
+    the size of *buffer* in bytes."""
+    view = _view(buffer, name)
+    with view:
+        if view.readonly:
+            raise TypeError(
+                f"{name} must be writable to be masked in place; {type(buffer).__name__} is "
+                "read-only (use mask(), which returns new bytes)"
+            )
+        if not view.c_contiguous:
+            raise ValueError(f"{name} must be C-contiguous to be masked in place")
+        n = view.nbytes
+        if n == 0:
+            return 0
+        if not _GO_CPYTHON:
+            with view.cast("B") as octets:
+                _fallback.mask_inplace(octets, key)
+            return n
+        lib = _native.library()
+        pinned = _pin(view)
+        address = addressof(pinned)
+        call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
+        error = call(address, address, n, key)
+        del pinned
+    lib.check(error)
+    return n
+
+
+def _view(obj: object, name: str) -> memoryview:
+    """A memoryview of a bytes-like *obj* whose items are not Python objects."""
+    if isinstance(obj, (str, int, float)) or obj is None:
+        raise TypeError(f"{name} must be a bytes-like object, not {type(obj).__name__}")
+    try:
+        view = memoryview(obj)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be a bytes-like object, not {type(obj).__name__}") from None
+    fmt = view.format
+    if _holds_objects(fmt):
+        view.release()
         raise TypeError(
-            f"keys must be a bytes-like object or an iterable of keys, not {type(keys).__name__}"
+            f"{name} holds Python objects (buffer format {fmt!r}), not bytes: "
+            "masking them would corrupt the objects"
         )
-    key_bytes = _batch_keys(keys, count)
-    if count and set(map(type, items)) != _BYTES_ONLY:
-        items = _batch_payloads(items)
-    if _PURE:
-        return [_fallback.mask(p, key_bytes[4 * i : 4 * i + 4], 0) for i, p in enumerate(items)]
-    result: list[bytes] = _batch(id(items), key_bytes, len(key_bytes))
-    return result
+    return view
+
+
+def _holds_objects(fmt: str) -> bool:
+    """Whether a struct-module buffer format has Python object items ('O').
+
+    Field names of structured formats (``T{<i:name:}``) are skipped, so a
+    name that contains an O is not mistaken for one.
+    """
+    if "O" not in fmt:
+        return False
+    return "O" in "".join(fmt.split(":")[::2])
+
+
+# --- PyPy ---------------------------------------------------------------------------------
+
+
+class _Scratch(threading.local):
+    buffer: Any = None
+
+
+_scratch_of_thread = _Scratch()
+
+
+def _scratch(n: int) -> Any:
+    """A ctypes buffer of at least *n* bytes that only this thread uses."""
+    if n > _PYPY_SCRATCH_MAX:
+        return (c_char * n)()
+    buffer = _scratch_of_thread.buffer
+    if buffer is None or len(buffer) < n:
+        buffer = _scratch_of_thread.buffer = (c_char * max(n, 64 * 1024))()
+    return buffer
+
+
+# --- arguments ----------------------------------------------------------------------------
+
+
+def _batch_payloads(payloads: object) -> list[bytes] | tuple[bytes, ...]:
+    """The payloads of mask_batch, as bytes, validated."""
+    if isinstance(payloads, (bytes, bytearray, memoryview, str)) or payloads is None:
+        raise TypeError(
+            "payloads must be an iterable of bytes-like objects (a list of payloads), "
+            f"not {type(payloads).__name__}"
+        )
+    try:
+        items: list[Any] | tuple[Any, ...] = (
+            payloads if isinstance(payloads, (list, tuple)) else list(payloads)  # type: ignore[call-overload]
+        )
+    except TypeError:
+        raise TypeError(
+            f"payloads must be an iterable of bytes-like objects, not {type(payloads).__name__}"
+        ) from None
+    if set(map(type, items)) <= _BYTES_ONLY:
+        return items
+    out = []
+    for i, item in enumerate(items):
+        if type(item) is bytes:
+            out.append(item)
+            continue
+        with _view(item, f"payloads[{i}]") as view:
+            out.append(view.tobytes())
+    return out
 
 
 def _batch_keys(keys: object, count: int) -> bytes:
     """The keys of mask_batch as 4 * count bytes, validated."""
+    if isinstance(keys, (str, int, float)) or keys is None:
+        raise TypeError(
+            f"keys must be a bytes-like object or an iterable of keys, not {type(keys).__name__}"
+        )
     if type(keys) is bytes:
         key_bytes = keys
     else:
         try:
-            # One bytes-like object holding every key (copied: a bytearray
-            # could be resized by another thread while Go reads it).
-            key_bytes = memoryview(keys).tobytes()  # type: ignore[arg-type]
+            view = memoryview(keys)  # type: ignore[arg-type]
         except TypeError:
             return _batch_key_list(keys, count)
+        with view:
+            if _holds_objects(view.format):
+                raise TypeError(f"keys holds Python objects (buffer format {view.format!r})")
+            # A copy: a bytearray could be resized by another thread meanwhile.
+            key_bytes = view.tobytes()
     if len(key_bytes) != KEY_SIZE * count:
         raise ValueError(
-            f"keys must hold {KEY_SIZE} bytes per payload ({KEY_SIZE * count} bytes for {count}), "
-            f"got {len(key_bytes)} bytes"
+            f"keys must hold {KEY_SIZE} bytes per payload: {KEY_SIZE * count} bytes for "
+            f"{count} payloads, got {len(key_bytes)}"
         )
     return key_bytes
 
@@ -354,273 +497,70 @@ def _batch_keys(keys: object, count: int) -> bytes:
 def _batch_key_list(keys: object, count: int) -> bytes:
     """An iterable of count 4-byte keys, validated, as one bytes object."""
     try:
-        key_list = keys if type(keys) is list or type(keys) is tuple else list(keys)  # type: ignore[call-overload]
+        key_list: list[Any] | tuple[Any, ...] = (
+            keys if isinstance(keys, (list, tuple)) else list(keys)  # type: ignore[call-overload]
+        )
     except TypeError:
         raise TypeError(
             f"keys must be a bytes-like object or an iterable of keys, not {type(keys).__name__}"
         ) from None
     if len(key_list) != count:
         raise ValueError(f"got {len(key_list)} keys for {count} payloads")
-    if set(map(type, key_list)) <= _BYTES_ONLY and set(map(len, key_list)) <= _KEY_SIZE_ONLY:
-        return b"".join(key_list)
-    checked = []
-    for i, k in enumerate(key_list):
-        try:
-            checked.append(_key(k))
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"keys[{i}]: {exc}") from None
-    return b"".join(checked)
+    return b"".join([_key(k, f"keys[{i}]") for i, k in enumerate(key_list)])
 
 
 _BYTES_ONLY = {bytes}
-_KEY_SIZE_ONLY = {KEY_SIZE}
-
-
-def _batch_payloads(items: Sequence[object]) -> tuple[bytes, ...]:
-    """Every payload of mask_batch as bytes (the slow path), validated."""
-    out = []
-    for i, item in enumerate(items):
-        if type(item) is bytes:
-            out.append(item)
-            continue
-        if isinstance(item, (str, int, float)) or item is None:
-            raise TypeError(f"payloads[{i}] must be a bytes-like object, not {type(item).__name__}")
-        try:
-            view = memoryview(item)  # type: ignore[arg-type]
-        except TypeError:
-            raise TypeError(
-                f"payloads[{i}] must be a bytes-like object, not {type(item).__name__}"
-            ) from None
-        with view:
-            out.append(view.tobytes())
-    return tuple(out)
-
-
-def _mask_inplace(buffer: object, key: bytes) -> int:
-    """Mask *buffer* in place with *key* (already rotated); the general path.
-
-    Returns the size of *buffer* in bytes.
-    """
-    if type(buffer) is bytearray and not _PURE:
-        n = len(buffer)
-        _bytearray(id(buffer), id(key))  # a bytearray and a 4-byte key: never declined
-        return n
-    with _pin(buffer, writable=True, name="buffer") as pinned:
-        n = pinned.size
-        if n:
-            if _PURE:
-                _fallback.mask_inplace(buffer, key, 0)  # type: ignore[arg-type]
-            elif n < _gil_max:
-                error = _inplace_gil(pinned.address, n, key)
-                if error:
-                    _raise(error)
-            else:
-                _go_mask_nogil(pinned.address, pinned.address, n, key)
-        return n
-
-
-def _go_mask_nogil(dst: Any, src: Any, n: int, key: bytes) -> None:
-    """Mask with the GIL released, on several goroutines for large buffers.
-
-    The caller guarantees that dst and src stay valid without the GIL:
-    a new bytes object, an immutable bytes, or a pinned buffer.
-    """
-    lib = _native.library()
-    workers = _parallel_workers if n >= _parallel_threshold else 1
-    error = lib.nogil.gomask_mask(dst, src, n, key, workers)
-    if error:
-        lib.check(error)
-
-
-# The hot-path functions of the loaded library, all called through the
-# PyDLL (those of gosrc/pyapi.c release the GIL themselves when they should).
-# Until the first call they are stand-ins that load the library, bind the
-# real functions in their place and call them; a forked child puts the
-# stand-ins back (see _native: it loads its own copy of the library).
-
-#: The CPython functions gosrc/pyapi.c calls, in the order of its
-#: gomask_python_api table (all in the stable ABI).
-_PYTHON_API = (
-    "PyByteArray_AsString",
-    "PyByteArray_Size",
-    "PyBytes_FromStringAndSize",
-    "PyBytes_AsString",
-    "PyBytes_Size",
-    "PyErr_SetString",
-    "PyErr_NoMemory",
-    "Py_DecRef",
-    "PyObject_GetBuffer",
-    "PyBuffer_Release",
-    "PyEval_SaveThread",
-    "PyEval_RestoreThread",
-    "PyTuple_Size",
-    "PyTuple_GetItem",
-    "PyList_New",
-    "PyList_SetItem",
-    "PyObject_Type",
-    "Py_IncRef",
-)
-
-_bound: _native.Library | None = None
-
-
-def _bind() -> None:
-    """Hand the library CPython's API table and the size policy, then bind
-    the hot-path calls."""
-    global _bound, _new, _bytearray, _batch, _copy_gil, _inplace_gil
-    lib = _native.library()
-    entries = [cast(getattr(pythonapi, name), c_void_p).value for name in _PYTHON_API]
-    # The exception classes it raises, and the types and object it compares
-    # with; built-in objects and module-level classes live as long as the
-    # process.
-    entries += [id(ValueError), id(_native.GoPanicError), id(bytes), id(bytearray), id(None)]
-    table = (c_void_p * len(entries))(*entries)
-    if lib.gil.gomask_set_python_api(table, len(entries)) != 0:
-        raise ImportError(f"gomask: the Go library {lib.path} rejected the Python API table")
-    _push_policy(lib)
-    _new, _bytearray = lib.gil.gomask_mask_new, lib.gil.gomask_mask_bytearray
-    _batch = lib.gil.gomask_mask_batch
-    _copy_gil, _inplace_gil = lib.gil.gomask_mask_copy, lib.gil.gomask_mask_inplace
-    _bound = lib
-
-
-def _push_policy(lib: _native.Library) -> None:
-    """Tell gosrc/pyapi.c when to release the GIL and split over goroutines,
-    and Go how long its helpers poll."""
-    lib.gil.gomask_set_mask_policy(_gil_max, _parallel_threshold, _parallel_workers)
-    lib.gil.gomask_set_spin(round(_parallel_spin * 1e9))
-
-
-def _unbound_new(data: int, key: int) -> bytes | None:
-    _bind()
-    out: bytes | None = _new(data, key)
-    return out
-
-
-def _unbound_bytearray(buffer: int, key: int) -> int:
-    _bind()
-    declined: int = _bytearray(buffer, key)
-    return declined
-
-
-def _declined_new(data: int, key: int) -> None:
-    """GOMASK_PURE's _new: the general path does all the work."""
-    return None
-
-
-def _declined_bytearray(buffer: int, key: int) -> int:
-    """GOMASK_PURE's _bytearray: the general path does all the work."""
-    return 1
-
-
-def _unbound_batch(payloads: int, keys: bytes, keys_len: int) -> list[bytes]:
-    _bind()
-    result: list[bytes] = _batch(payloads, keys, keys_len)
-    return result
-
-
-def _unbound_copy(dst: bytes, src: int, n: int, key: bytes) -> int | None:
-    _bind()
-    error: int | None = _copy_gil(dst, src, n, key)
-    return error
-
-
-def _unbound_inplace(address: int, n: int, key: bytes) -> int | None:
-    _bind()
-    error: int | None = _inplace_gil(address, n, key)
-    return error
-
-
-def _unbind() -> None:
-    global _bound, _new, _bytearray, _batch, _copy_gil, _inplace_gil
-    _new, _bytearray, _batch = _unbound_new, _unbound_bytearray, _unbound_batch
-    _copy_gil, _inplace_gil = _unbound_copy, _unbound_inplace
-    if _PURE:
-        _new, _bytearray = _declined_new, _declined_bytearray
-    _bound = None
-
-
-_new: Any
-_bytearray: Any
-_batch: Any
-_copy_gil: Any
-_inplace_gil: Any
-_unbind()
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_unbind)
-
-
-def _raise(error: int) -> None:
-    _native.library().check(error)
 
 
 def _key_at(key: object, offset: object) -> bytes:
-    """*key* (validated) rotated to start at mask position *offset*; any
-    offset but the int 0 object itself, even another int 0, is checked."""
-    valid = _key(key)
-    return valid if offset is _ZERO else _rotated(valid, offset)
+    """*key* (validated) rotated to start at mask position *offset* (validated)."""
+    return _rotated(_key(key, "key"), _position(offset))
 
 
-def _rotated(key: bytes, offset: object) -> bytes:
-    """*key* rotated to start at mask position *offset* (validated)."""
-    pos = _position(offset)
-    return key[pos:] + key[:pos] if pos else key
+def _rotated(key: bytes, position: int) -> bytes:
+    """*key* rotated so that its first byte is the one of mask *position* (0-3)."""
+    return key[position:] + key[:position] if position else key
 
 
-def _key(key: object) -> bytes:
+def _key(key: object, name: str) -> bytes:
+    """*key* as 4 bytes, validated; *name* is the argument as the caller wrote it."""
     if type(key) is bytes and len(key) == KEY_SIZE:
         return key
-    if isinstance(key, (str, int)) or key is None:
-        raise TypeError(f"key must be 4 bytes (a bytes-like object), not {type(key).__name__}")
-    try:
-        key_bytes = memoryview(key).tobytes()  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(
-            f"key must be 4 bytes (a bytes-like object), not {type(key).__name__}"
-        ) from None
-    if len(key_bytes) != KEY_SIZE:
-        raise ValueError(f"key must be exactly 4 bytes, got {len(key_bytes)}")
-    return key_bytes
+    with _view(key, name) as view:
+        if view.nbytes != KEY_SIZE:
+            raise ValueError(f"{name} must be exactly 4 bytes, got {view.nbytes}")
+        return view.tobytes()
 
 
 def _position(offset: object) -> int:
     return _non_negative(offset, "offset") % KEY_SIZE
 
 
-def _non_negative(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, not bool")
+def _integer(value: object, name: str) -> int:
+    """*value* as an int, for anything operator.index accepts."""
     try:
-        number = operator.index(value)
+        return operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+
+
+def _non_negative(value: object, name: str) -> int:
+    number = _integer(value, name)
     if number < 0:
         raise ValueError(f"{name} must be non-negative, got {number}")
     return number
 
 
-def _pin(obj: object, writable: bool, name: str) -> _buffers.Pinned:
-    if isinstance(obj, str) or obj is None or isinstance(obj, (int, float)):
-        raise TypeError(f"{name} must be a bytes-like object, not {type(obj).__name__}")
-    try:
-        return _buffers.Pinned(obj, writable)
-    except (TypeError, BufferError, ValueError):
-        pass
-    # Say precisely what is wrong with it.
-    try:
-        view = memoryview(obj)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{name} must be a bytes-like object, not {type(obj).__name__}") from None
-    with view:
-        if writable and view.readonly:
-            raise TypeError(
-                f"{name} must be writable to be masked in place; {type(obj).__name__} is "
-                "read-only (use mask(), which returns new bytes)"
-            )
-        if not view.c_contiguous:
-            if writable:
-                raise ValueError(f"{name} must be C-contiguous to be masked in place")
-            # mask() accepts any layout: gather it into contiguous bytes first.
-            return _buffers.Pinned(view.tobytes(), writable=False)
-    raise TypeError(f"{name} cannot be exported as a contiguous buffer ({type(obj).__name__})")
+class _CallableModule(types.ModuleType):
+    """This module, callable as its :func:`mask`.
+
+    ``from gomask import mask`` gives this module (the package's submodule
+    of that name); calling it masks, as ``gomask.mask.mask`` does, so that
+    ``mask(data, key)`` works whichever way it was imported.
+    """
+
+    def __call__(self, data: Buffer, key: Buffer, offset: int = 0) -> bytes:
+        return mask(data, key, offset)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -12,6 +12,18 @@ import (
 // own: MaskParallel shares with one helper per MinPartSize bytes at most.
 const MinPartSize = 256 << 10
 
+// DefaultParallelThreshold is the length from which the gomask library
+// splits a buffer over goroutines unless told otherwise.
+const DefaultParallelThreshold = 1 << 20
+
+// maxWorkers is GOMAXPROCS as the process started, read once: reading it
+// per call takes the scheduler's lock.
+var maxWorkers = runtime.GOMAXPROCS(0)
+
+// MaxWorkers returns the most goroutines MaskParallel shares a buffer
+// between: the CPUs Go may use, as read at start-up.
+func MaxWorkers() int { return maxWorkers }
+
 // MaskParallel is Mask shared with up to workers-1 helper goroutines.
 //
 // The buffer is cut into chunks of chunkSize bytes that the calling
@@ -48,7 +60,7 @@ func MaskParallel(dst, src []byte, key [KeySize]byte, pos int, workers int) int 
 	if len(dst) < n {
 		panic("wsmask: dst shorter than src")
 	}
-	workers = min(workers, runtime.GOMAXPROCS(0), n/MinPartSize)
+	workers = min(workers, maxWorkers, n/MinPartSize)
 	if workers <= 1 {
 		return Mask(dst, src, key, pos)
 	}

@@ -1,0 +1,36 @@
+//go:build !gomask_nodebug
+
+package main
+
+/*
+#include "gomask_abi.h"
+*/
+import "C"
+
+import "unsafe"
+
+// Exports for tests and benchmarks, not part of the public API: the Python
+// side declares them only where they exist, and a library built with
+// -tags gomask_nodebug, which leaves them out, works the same.
+
+// gomask_debug_empty does nothing, with the prototype of gomask_mask: the
+// benchmark times it as the floor cost of a call into Go.
+//
+//export gomask_debug_empty
+func gomask_debug_empty(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) *C.gomask_error {
+	return nil
+}
+
+// gomask_debug_panic panics on purpose so that tests can check that a Go
+// panic reaches Python as an exception; with runtimeError set it indexes
+// out of range (a runtime.Error) instead.
+//
+//export gomask_debug_panic
+func gomask_debug_panic(msg *C.char, n C.size_t, runtimeError C.int) (err *C.gomask_error) {
+	defer recoverPanic(&err)
+	if runtimeError != 0 {
+		var table []int
+		_ = table[int(n)]
+	}
+	panic(string(goBytes((*C.uint8_t)(unsafe.Pointer(msg)), n)))
+}
