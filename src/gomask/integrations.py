@@ -74,7 +74,9 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from gomask.mask import KEY_SIZE, implementation, mask, mask_inplace
+from gomask.mask import KEY_SIZE, implementation
+from gomask.mask import mask as _mask
+from gomask.mask import mask_inplace as _mask_inplace
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -152,9 +154,10 @@ class Plan(NamedTuple):
 
 
 # --------------------------------------------------------------------------
-# Replacements. They call gomask through the module globals ``mask`` and
-# ``mask_inplace`` (looked up per call), so every patched library uses the
-# same two functions.
+# Replacements. They call gomask through the module globals ``_mask`` and
+# ``_mask_inplace`` (looked up per call), so every patched library uses the
+# same two functions, and their parameters have the names of the functions
+# they replace.
 
 
 class WsprotoMasker:
@@ -183,7 +186,7 @@ class WsprotoMasker:
         buffer = data if type(data) is bytearray else bytearray(data)
         n = len(buffer)
         if n:
-            mask_inplace(buffer, self._key)
+            _mask_inplace(buffer, self._key)
             shift = n % KEY_SIZE
             if shift:
                 key = self._key
@@ -223,7 +226,7 @@ class AutobahnMasker:
 
     def process(self, data: Buffer) -> bytes:
         """Mask the next chunk; returns new bytes."""
-        out = mask(data, self._next)
+        out = _mask(data, self._next)
         n = len(out)
         if n:
             self._pointer += n
@@ -239,15 +242,15 @@ def _websockets_apply_mask(
     """websockets' ``apply_mask(data, mask) -> bytes``, routed by size."""
     if min_size <= 0:
 
-        def apply_mask(data: Buffer, mask_: bytes) -> bytes:
-            return mask(data, mask_)
+        def apply_mask(data: Buffer, mask: bytes) -> bytes:
+            return _mask(data, mask)
 
     else:
 
-        def apply_mask(data: Buffer, mask_: bytes) -> bytes:
+        def apply_mask(data: Buffer, mask: bytes) -> bytes:
             if len(data) < min_size:  # type: ignore[arg-type]
-                return original(data, mask_)
-            return mask(data, mask_)
+                return original(data, mask)
+            return _mask(data, mask)
 
     return apply_mask
 
@@ -258,15 +261,15 @@ def _tornado_websocket_mask(
     """tornado's ``_websocket_mask(mask, data) -> bytes`` (key first), routed by size."""
     if min_size <= 0:
 
-        def _websocket_mask(mask_: bytes, data: Buffer) -> bytes:
-            return mask(data, mask_)
+        def _websocket_mask(mask: bytes, data: Buffer) -> bytes:
+            return _mask(data, mask)
 
     else:
 
-        def _websocket_mask(mask_: bytes, data: Buffer) -> bytes:
+        def _websocket_mask(mask: bytes, data: Buffer) -> bytes:
             if len(data) < min_size:  # type: ignore[arg-type]
-                return original(mask_, data)
-            return mask(data, mask_)
+                return original(mask, data)
+            return _mask(data, mask)
 
     return _websocket_mask
 
@@ -277,16 +280,16 @@ def _aiohttp_websocket_mask(
     """aiohttp's ``websocket_mask(mask, data: bytearray) -> None``, in place, routed by size."""
     if min_size <= 0:
 
-        def websocket_mask(mask_: bytes, data: bytearray) -> None:
-            mask_inplace(data, mask_)
+        def websocket_mask(mask: bytes, data: bytearray) -> None:
+            _mask_inplace(data, mask)
 
     else:
 
-        def websocket_mask(mask_: bytes, data: bytearray) -> None:
+        def websocket_mask(mask: bytes, data: bytearray) -> None:
             if len(data) < min_size:
-                original(mask_, data)
+                original(mask, data)
             else:
-                mask_inplace(data, mask_)
+                _mask_inplace(data, mask)
 
     return websocket_mask
 
