@@ -8,12 +8,23 @@ the suggested threshold: the smallest size from which gomask is no slower at
 every larger size measured (0 when that holds from the smallest). These are
 the ``*_MIN_SIZE`` constants of ``gomask.integrations``. A library that masks in pure Python has no
 threshold (every frame goes to gomask); this script says so and skips it.
+``--libraries wsproto`` times wsproto's pure-Python masker the same way
+(for information: install() routes every wsproto frame to gomask).
 
     python scripts/measure_thresholds.py [--rounds 7] [--target-ms 10] [--libraries ...]
 
-Each round times both functions back to back, alternating which goes first;
-each timing repeats the call until about --target-ms has passed. Run it on
-an otherwise idle machine.
+Two regimes are measured, and the suggested threshold is the larger of the
+two:
+
+* back to back: wall time per call, the call repeated until about
+  --target-ms has passed (a busy connection);
+* sparse: CPU time of the whole process per call, each call after an idle
+  gap of --gap-us (200 µs: a server whose frames arrive one by one). This
+  counts what a call costs in threads other than the caller's too, such as
+  the Go runtime's, which a back-to-back loop hides.
+
+Each round times both functions, alternating which goes first. Run it on an
+otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from typing import Any
 from gomask import integrations
 
 SIZES = [16 << i for i in range(21)]  # 16 B ... 16 MiB
+SPARSE_SIZES = SIZES[::2]  # 16 B, 64 B, ... 16 MiB
 
 
 def _callers(library: str, size: int) -> tuple[Callable[[], Any], Callable[[], Any]]:
@@ -70,10 +82,19 @@ def _callers(library: str, size: int) -> tuple[Callable[[], Any], Callable[[], A
             (lambda: original(key, size).process(data)),
             (lambda: patched(key, size).process(data)),
         )
+    elif library == "wsproto":
+        import wsproto.frame_protocol as module
+
+        original = module.XorMaskerSimple
+        buffer = bytearray(data)
+        calls = (
+            (lambda: original(key).process(buffer)),
+            (lambda: integrations.WsprotoMasker(key).process(buffer)),
+        )
     else:
         raise ValueError(library)
     integrations.uninstall(library)
-    assert plan.native, plan
+    assert plan.native or library == "wsproto", plan
     return calls
 
 
@@ -89,25 +110,61 @@ def _per_call(call: Callable[[], Any], target: float) -> float:
         number = max(number * 2, int(number * target / max(elapsed, 1e-9)) + 1)
 
 
-def measure(library: str, rounds: int, target: float) -> dict[str, Any]:
+def _sparse_cpu_per_call(call: Callable[[], Any], gap: float, calls: int) -> float:
+    """Process CPU time per call, each call after *gap* seconds idle."""
+    total = 0.0
+    for _ in range(calls):
+        time.sleep(gap)
+        start = time.process_time()
+        call()
+        total += time.process_time() - start
+        # What other threads do after the call (the Go runtime's) is counted
+        # by the next sleep's process time below.
+        before = time.process_time()
+        time.sleep(gap)
+        total += time.process_time() - before
+    return total / calls
+
+
+def _threshold(rows: list[tuple[int, float, float]]) -> int | None:
+    for i in range(len(rows)):
+        if all(g <= o for _, o, g in rows[i:]):
+            return rows[i][0] if i else 0  # faster from the smallest size: always
+    return None
+
+
+def measure(
+    library: str, rounds: int, target: float, gap: float, sparse_calls: int
+) -> dict[str, Any]:
     rows = []
+    sparse_rows = []
     for size in SIZES:
         own_call, gomask_call = _callers(library, size)
         own: list[float] = []
         gomask: list[float] = []
+        own_cpu: list[float] = []
+        gomask_cpu: list[float] = []
         for r in range(rounds):
-            order = [(own_call, own), (gomask_call, gomask)]
+            order = [(own_call, own, own_cpu), (gomask_call, gomask, gomask_cpu)]
             if r % 2:
                 order.reverse()
-            for call, times in order:
+            for call, times, cpu in order:
                 times.append(_per_call(call, target))
+                if size in SPARSE_SIZES:
+                    cpu.append(_sparse_cpu_per_call(call, gap, sparse_calls))
         rows.append((size, statistics.median(own), statistics.median(gomask)))
-    threshold = None
-    for i in range(len(rows)):
-        if all(g <= o for _, o, g in rows[i:]):
-            threshold = rows[i][0] if i else 0  # faster from the smallest size: always
-            break
-    return {"library": library, "rows": rows, "threshold": threshold}
+        if size in SPARSE_SIZES:
+            sparse_rows.append((size, statistics.median(own_cpu), statistics.median(gomask_cpu)))
+    dense, sparse = _threshold(rows), _threshold(sparse_rows)
+    both = None if dense is None or sparse is None else max(dense, sparse)
+    return {
+        "library": library,
+        "rows": rows,
+        "sparse_rows": sparse_rows,
+        "threshold_back_to_back": dense,
+        "threshold_sparse": sparse,
+        "threshold": both,
+    }
 
 
 def main() -> int:
@@ -117,6 +174,8 @@ def main() -> int:
     parser.add_argument(
         "--libraries", nargs="*", default=["websockets", "tornado", "aiohttp", "autobahn"]
     )
+    parser.add_argument("--gap-us", type=float, default=200.0, help="idle gap of the sparse calls")
+    parser.add_argument("--sparse-calls", type=int, default=200, help="sparse calls per timing")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     results = []
@@ -127,18 +186,30 @@ def main() -> int:
         except integrations.IntegrationError as exc:
             print(f"{library}: {exc}")
             continue
-        if not plan.native:
+        if not plan.native and library != "wsproto":
             print(f"{library} {plan.version}: masks in pure Python here: no threshold")
             continue
-        result = measure(library, args.rounds, args.target_ms / 1000)
+        result = measure(
+            library, args.rounds, args.target_ms / 1000, args.gap_us / 1e6, args.sparse_calls
+        )
         results.append(result)
+        sparse = dict((size, (own, gomask)) for size, own, gomask in result["sparse_rows"])
         print(f"\n{library} {plan.version} ({plan.native}), µs per call, median of {args.rounds}")
-        print(f"{'size':>10} {'own':>11} {'gomask':>11} {'ratio':>7}")
+        print(f"{'':>10} {'back to back: wall':^31} {'sparse: process CPU':^31}")
+        columns = f"{'own':>11} {'gomask':>11} {'ratio':>7}"
+        print(f"{'size':>10} {columns} {columns}")
         for size, own, gomask in result["rows"]:
-            print(f"{size:>10} {own * 1e6:>11.3f} {gomask * 1e6:>11.3f} {gomask / own:>7.2f}")
-        threshold = result["threshold"]
-        shown = "none (never faster)" if threshold is None else threshold
-        print(f"suggested threshold: {shown}")
+            line = f"{size:>10} {own * 1e6:>11.3f} {gomask * 1e6:>11.3f} {gomask / own:>7.2f}"
+            if size in sparse:
+                own_cpu, gomask_cpu = sparse[size]
+                ratio = gomask_cpu / own_cpu if own_cpu else float("nan")
+                line += f" {own_cpu * 1e6:>11.2f} {gomask_cpu * 1e6:>11.2f} {ratio:>7.2f}"
+            print(line)
+        for name in ("threshold_back_to_back", "threshold_sparse", "threshold"):
+            value = result[name]
+            shown = "none (never faster)" if value is None else value
+            label = "suggested threshold" if name == "threshold" else name.replace("_", " ")
+            print(f"{label}: {shown}")
     if args.json:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=1)

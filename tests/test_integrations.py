@@ -325,11 +325,15 @@ def test_install_uninstall_restores(library: str) -> None:
     _need(library)
     module, attribute = _point(library)
     original = getattr(module, attribute)
-    assert integrations.install(library) == (library,)
+    # A library whose C masker gomask does not beat at any size (min_size
+    # None) is patched only when given a min_size.
+    size = 4096 if integrations.describe(library).min_size is None else None
+    assert integrations.install(library, min_size=size) == (library,)
     patched = getattr(module, attribute)
     assert patched is not original
     assert integrations.installed() == (library,)
     # Idempotent: the same replacement, not a wrapper of it.
+    assert integrations.install(library, min_size=size) == (library,)
     assert integrations.install(library) == (library,)
     assert getattr(module, attribute) is patched
     assert integrations.uninstall(library) == (library,)
@@ -354,10 +358,32 @@ def test_install_again_with_another_min_size(library: str) -> None:
 
 
 def test_install_all_installed() -> None:
-    available = [lib for lib in LIBRARIES if _importable(lib)]
+    available = [
+        lib
+        for lib in LIBRARIES
+        if _importable(lib) and integrations.describe(lib).min_size is not None
+    ]
     assert integrations.install() == tuple(available)
     assert integrations.installed() == tuple(available)
     assert integrations.uninstall() == tuple(available)
+
+
+def test_no_patch_where_gomask_never_pays() -> None:
+    """aiohttp on its Cython masker: gomask was measured no faster at any size,
+    so install() leaves it alone unless given a min_size."""
+    _need("aiohttp")
+    module, attribute = _point("aiohttp")
+    original = getattr(module, attribute)
+    plan = integrations.describe("aiohttp")
+    if plan.native is None:
+        pytest.skip("aiohttp masks in pure Python here")
+    assert integrations.AIOHTTP_MIN_SIZE is None
+    assert plan.min_size is None
+    assert integrations.install("aiohttp") == ()
+    assert "aiohttp" not in integrations.install()
+    assert getattr(module, attribute) is original
+    assert integrations.install("aiohttp", min_size=0) == ("aiohttp",)
+    assert getattr(module, attribute) is not original
 
 
 def _importable(library: str) -> bool:
@@ -366,6 +392,32 @@ def _importable(library: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_websockets_legacy_framing_only_when_imported() -> None:
+    """websockets.legacy.framing is patched too once it is imported (install()
+    never imports it: that warns), and restored by uninstall()."""
+    _need("websockets")
+    code = (
+        "import sys, warnings\n"
+        "from gomask import integrations as i\n"
+        "assert i.describe('websockets').points == ('websockets.frames.apply_mask',)\n"
+        "assert 'websockets.legacy.framing' not in sys.modules\n"
+        "with warnings.catch_warnings():\n"
+        "    warnings.simplefilter('ignore')\n"
+        "    import websockets.legacy.framing as legacy\n"
+        "original = legacy.apply_mask\n"
+        "i.install('websockets', min_size=0)\n"
+        "print(i.describe('websockets').points)\n"
+        "data, key = bytes(range(9)), b'\\x01\\x02\\x03\\x04'\n"
+        "assert legacy.apply_mask is not original\n"
+        "assert legacy.apply_mask(data, key) == original(data, key)\n"
+        "i.uninstall()\n"
+        "assert legacy.apply_mask is original\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "websockets.legacy.framing.apply_mask" in done.stdout
 
 
 def test_uninstall_leaves_a_later_patch_alone() -> None:

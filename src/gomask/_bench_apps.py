@@ -142,19 +142,20 @@ def client_main(library: str, port: int, sizes: Sequence[tuple[int, int]], gomas
 def _end_to_end(
     library: str, rounds: int, side: str, sizes: Sequence[tuple[int, int]]
 ) -> dict[str, Any]:
-    servers = {False: _Server(library, False)}
-    servers[True] = _Server(library, True) if side in ("both", "server") else servers[False]
+    # A fresh server process for every run, so that no difference between
+    # two long-lived processes (memory layout, the CPU they run on) biases
+    # every round the same way.
+    server_gomask = side in ("both", "server")
     client_gomask = side in ("both", "client")
     samples: dict[bool, list[Any]] = {False: [], True: []}
-    try:
-        for r in range(rounds):
-            for with_gomask in (False, True) if r % 2 == 0 else (True, False):
-                port = servers[with_gomask].port
-                result = _client(library, port, with_gomask and client_gomask, sizes)
-                samples[with_gomask].append(result)
-    finally:
-        for server in {id(s): s for s in servers.values()}.values():
-            server.stop()
+    for r in range(rounds):
+        for with_gomask in (False, True) if r % 2 == 0 else (True, False):
+            server = _Server(library, with_gomask and server_gomask)
+            try:
+                result = _client(library, server.port, with_gomask and client_gomask, sizes)
+            finally:
+                server.stop()
+            samples[with_gomask].append(result)
     rows = []
     for size, count in sizes:
         cells: dict[str, float] = {}

@@ -102,23 +102,27 @@ __all__ = [
 SUPPORTED: Final = ("websockets", "wsproto", "tornado", "aiohttp", "autobahn")
 
 # Thresholds: where a library masks with its own C code, frames of at least
-# this many bytes go to gomask and shorter ones stay with the library. Each is
-# the smallest size from which gomask, called through the patched function,
-# was measured no slower than that C masker at every larger size, on the
-# machine the notes describe. Re-measure with
+# this many bytes go to gomask and shorter ones stay with the library; None:
+# every frame stays with the library, so install() leaves it unpatched unless
+# given a min_size. Each is the smallest size from which gomask, called
+# through the patched function, was measured no slower than that C masker at
+# every larger size, both in calls back to back (wall time) and in calls
+# after an idle gap (CPU time of the whole process, which includes what a
+# call costs in the Go runtime's threads), the larger of the two. Re-measure
+# with
 #     python scripts/measure_thresholds.py
-# which prints the timings and the suggested value for each library, and
+# which prints both timings and the suggested value for each library, and
 # check the result end to end with ``python -m gomask._bench_apps``.
 
 #: websockets.speedups.apply_mask (C, SSE2) against gomask.mask.mask.
-WEBSOCKETS_MIN_SIZE: Final = 512 << 10
+WEBSOCKETS_MIN_SIZE: Final[int | None] = 16 << 20
 #: tornado.speedups.websocket_mask (C) against gomask.mask.mask.
-TORNADO_MIN_SIZE: Final = 8 << 10
-#: aiohttp's Cython websocket_mask against gomask.mask.mask_inplace.
-AIOHTTP_MIN_SIZE: Final = 1 << 20
-#: autobahn's NVX masker objects (CFFI) against :class:`AutobahnMasker`:
-#: gomask's is faster at every size, so no frame stays with NVX.
-AUTOBAHN_MIN_SIZE: Final = 0
+TORNADO_MIN_SIZE: Final[int | None] = 1 << 20
+#: aiohttp's Cython websocket_mask (in place) against gomask.mask.mask_inplace:
+#: gomask was not measured faster at any size.
+AIOHTTP_MIN_SIZE: Final[int | None] = None
+#: autobahn's NVX masker objects (CFFI) against :class:`AutobahnMasker`.
+AUTOBAHN_MIN_SIZE: Final[int | None] = 1 << 20
 
 
 class IntegrationError(RuntimeError):
@@ -147,8 +151,10 @@ class Plan(NamedTuple):
     #: ``"websockets.speedups"``), or ``None`` where it masks in pure Python.
     native: str | None
     #: Frames of at least this many bytes go to gomask, shorter ones to the
-    #: library's own masker (``0``: every frame goes to gomask).
-    min_size: int
+    #: library's own masker (``0``: every frame goes to gomask). ``None``:
+    #: every frame would stay with the library's C masker, so
+    #: :func:`install` leaves the library unpatched.
+    min_size: int | None
     #: What gomask cannot patch in this library, or ``""``.
     note: str
 
@@ -441,12 +447,12 @@ def _prepare_websockets(min_size: int | None) -> _Prepared:
         uses_c = speedups is not None and original is speedups
         if uses_c:
             native = "websockets.speedups"
-        size = _min_size(min_size, WEBSOCKETS_MIN_SIZE, uses_c)
+        size = _min_size(min_size, WEBSOCKETS_MIN_SIZE, uses_c) or 0
         points.append(
             _Point(module, "apply_mask", original, _websockets_apply_mask(original, size))
         )
-    size = _min_size(min_size, WEBSOCKETS_MIN_SIZE, native is not None)
-    return _Prepared(_plan(library, points, native, size, ""), points)
+    plan_size = _min_size(min_size, WEBSOCKETS_MIN_SIZE, native is not None)
+    return _Prepared(_plan(library, points, native, plan_size, ""), points)
 
 
 def _prepare_tornado(min_size: int | None) -> _Prepared:
@@ -457,7 +463,8 @@ def _prepare_tornado(min_size: int | None) -> _Prepared:
     speedups = _native("tornado.speedups", "websocket_mask")
     native = "tornado.speedups" if speedups is not None and original is speedups else None
     size = _min_size(min_size, TORNADO_MIN_SIZE, native is not None)
-    point = _Point(module, "_websocket_mask", original, _tornado_websocket_mask(original, size))
+    replacement = _tornado_websocket_mask(original, size or 0)
+    point = _Point(module, "_websocket_mask", original, replacement)
     return _Prepared(_plan(library, [point], native, size, ""), [point])
 
 
@@ -499,12 +506,12 @@ def _prepare_aiohttp(min_size: int | None) -> _Prepared:
         uses_c = cython is not None and original is cython
         if uses_c:
             native = "aiohttp._websocket.mask"
-        size = _min_size(min_size, AIOHTTP_MIN_SIZE, uses_c)
+        size = _min_size(min_size, AIOHTTP_MIN_SIZE, uses_c) or 0
         points.append(
             _Point(module, "websocket_mask", original, _aiohttp_websocket_mask(original, size))
         )
-    size = _min_size(min_size, AIOHTTP_MIN_SIZE, native is not None)
-    return _Prepared(_plan(library, points, native, size, note), points)
+    plan_size = _min_size(min_size, AIOHTTP_MIN_SIZE, native is not None)
+    return _Prepared(_plan(library, points, native, plan_size, note), points)
 
 
 def _check_masker_object(
@@ -566,7 +573,7 @@ def _prepare_autobahn(min_size: int | None) -> _Prepared:
     uses_nvx = bool(getattr(sys.modules.get("autobahn.websocket"), "USES_NVX", False))
     native = "autobahn.nvx" if uses_nvx and nvx is not None and original is nvx else None
     size = _min_size(min_size, AUTOBAHN_MIN_SIZE, native is not None)
-    replacement = _autobahn_create_xor_masker(original, size)
+    replacement = _autobahn_create_xor_masker(original, size or 0)
     point = _Point(module, "create_xor_masker", original, replacement)
     return _Prepared(_plan(library, [point], native, size, ""), [point])
 
@@ -580,15 +587,17 @@ _PREPARE: Final[dict[str, Callable[[int | None], _Prepared]]] = {
 }
 
 
-def _min_size(asked: int | None, default: int, native: bool) -> int:
+def _min_size(asked: int | None, default: int | None, native: bool) -> int | None:
     """The routing threshold: none (0) for a pure-Python masker; else *asked*,
-    or the library's measured *default*."""
+    or the library's measured *default* (None: never gomask)."""
     if not native:
         return 0
     return default if asked is None else asked
 
 
-def _plan(library: str, points: list[_Point], native: str | None, size: int, note: str) -> Plan:
+def _plan(
+    library: str, points: list[_Point], native: str | None, size: int | None, note: str
+) -> Plan:
     return Plan(library, _version(library), tuple(p.label for p in points), native, size, note)
 
 
@@ -664,23 +673,25 @@ def _checked_min_size(min_size: object) -> int | None:
 def install(*libraries: str, min_size: int | None = None) -> tuple[str, ...]:
     """Patch *libraries* to mask with gomask; returns the libraries patched.
 
-    With no names: every library of :data:`SUPPORTED` that is installed (each
-    gains from gomask at some frame sizes, and routing keeps the others with
-    the library's own masker); one of them whose patch point is not what
-    gomask expects is skipped with an :class:`IntegrationWarning`. But when
-    gomask runs its pure-Python fallback (``GOMASK_PURE=1``,
-    :func:`gomask.mask.implementation` is ``"python"``), which is slower than
-    every library's own masker, no argument patches nothing; named libraries
-    are still patched (for tests). With names: those
-    libraries; if any of them cannot be patched (unknown name, not
-    installed, unexpected patch point) :class:`IntegrationError` is raised
-    and none of them is patched.
+    With no names: every library of :data:`SUPPORTED` that is installed; one
+    whose patch point is not what gomask expects is skipped with an
+    :class:`IntegrationWarning`. With names: those libraries; if any of them
+    cannot be patched (unknown name, not installed, unexpected patch point)
+    :class:`IntegrationError` is raised and none of them is patched.
 
     *min_size* applies to libraries that mask with C code of their own:
     ``None`` (default) keeps the library's measured threshold (the
     ``*_MIN_SIZE`` constants), any other size routes frames of at least that
-    many bytes to gomask (``0``: every frame). Libraries that mask in pure
-    Python always send every frame to gomask.
+    many bytes to gomask (``0``: every frame). A library whose threshold is
+    ``None`` (gomask was measured no faster than its C masker at any size:
+    aiohttp with its Cython masker) is left unpatched unless *min_size* is
+    given, and then not in the result. Libraries that mask in pure Python
+    always send every frame to gomask.
+
+    When gomask runs its pure-Python fallback (``GOMASK_PURE=1``:
+    :func:`gomask.mask.implementation` is ``"python"``), which is slower than
+    every library's own masker, ``install()`` with no names patches nothing;
+    named libraries are still patched (for tests).
 
     Idempotent: a library already patched stays patched and is returned
     again; asked with another *min_size*, it is patched again with that one
@@ -715,6 +726,8 @@ def install(*libraries: str, min_size: int | None = None) -> tuple[str, ...]:
                     raise
                 warnings.warn(str(exc), IntegrationWarning, stacklevel=2)
                 continue
+            if plan.plan.min_size is None:
+                continue  # every frame would stay with the library's C masker
             prepared[name] = plan
         # Everything is checked: now patch, all of it.
         for name, plan in prepared.items():
