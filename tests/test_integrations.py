@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from gomask import _peers, integrations
+from gomask.mask import implementation
 
 PEERS = Path(__file__).with_name("ws_peers.py")
 sys.path.insert(0, str(PEERS.parent))
@@ -363,9 +364,27 @@ def test_install_all_installed() -> None:
         for lib in LIBRARIES
         if _importable(lib) and integrations.describe(lib).min_size is not None
     ]
+    if implementation() == "python":
+        available = []  # gomask's pure-Python fallback: install() patches nothing
     assert integrations.install() == tuple(available)
     assert integrations.installed() == tuple(available)
     assert integrations.uninstall() == tuple(available)
+
+
+def test_install_all_patches_nothing_with_the_pure_python_fallback() -> None:
+    _need("wsproto")
+    code = (
+        "from gomask import integrations as i, mask\n"
+        "assert mask.implementation() == 'python'\n"
+        "assert i.install() == ()\n"
+        "print(i.install('wsproto'))\n"
+    )
+    env = {**os.environ, "GOMASK_PURE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "('wsproto',)"
 
 
 def test_no_patch_where_gomask_never_pays() -> None:
