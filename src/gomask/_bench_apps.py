@@ -312,11 +312,15 @@ def print_apps(report: dict[str, Any]) -> None:
                     f"{cpu_without * 1e6:>8,.0f} → {cpu_with * 1e6:>8,.0f}  {cpu_ratio:>5.2f}"
                 )
             plan = entry["plan"]
-            routed = (
-                f"frames from {_size(plan['min_size'])} to gomask, smaller ones to {plan['native']}"
-                if plan["native"] and plan["min_size"]
-                else "every frame to gomask"
-            )
+            if not plan["native"] or plan["min_size"] == 0:
+                routed = "every frame to gomask"
+            elif plan["min_size"] is None:
+                routed = f"not patched: {plan['native']} is as fast as gomask at every size"
+            else:
+                routed = (
+                    f"frames from {_size(plan['min_size'])} to gomask, "
+                    f"smaller ones to {plan['native']}"
+                )
             note = f"; {plan['note']}" if plan["note"] else ""
             print(f"{'':<11} {plan['library']} {plan['version']}: {routed}{note}")
         print()
