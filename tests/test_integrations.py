@@ -718,6 +718,37 @@ def test_autobahn_masker_matches_autobahn() -> None:
                 data, position = data[position:], 0
 
 
+def test_autobahn_routed_masker_matches_autobahn() -> None:
+    """install('autobahn', min_size=N): frames of at least N bytes get gomask's
+    masker, which still masks chunks shorter than N with autobahn's own; the
+    stream stays right across both kinds of chunk."""
+    _need("autobahn")
+    import autobahn.websocket.protocol as protocol
+    from autobahn.websocket.xormasker import create_xor_masker
+
+    integrations.install("autobahn", min_size=300)
+    if not integrations.describe("autobahn").native:
+        pytest.skip("autobahn masks in pure Python here: no routing")
+    patched = protocol.create_xor_masker
+    rng = random.Random(7)
+    for _ in range(50):
+        key = rng.randbytes(4)
+        data = rng.randbytes(rng.randrange(300, 5000))
+        ours, theirs = patched(key, len(data)), create_xor_masker(key, len(data))
+        assert not isinstance(theirs, integrations.AutobahnMasker)
+        assert isinstance(ours, integrations.AutobahnMasker)
+        position = 0
+        for _ in range(40):  # bounded
+            if position >= len(data):
+                break
+            end = min(len(data), position + rng.choice([1, 3, 299, 300, 301, 1000]))
+            chunk = data[position:end]
+            assert ours.process(chunk) == theirs.process(chunk)
+            assert ours.pointer() == theirs.pointer() == end
+            position = end
+    assert not isinstance(patched(b"abcd", 299), integrations.AutobahnMasker)
+
+
 # --------------------------------------------------------------------------
 # Threads: installing and uninstalling while connections run.
 

@@ -233,12 +233,39 @@ class AutobahnMasker:
     def process(self, data: Buffer) -> bytes:
         """Mask the next chunk; returns new bytes."""
         out = _mask(data, self._next)
-        n = len(out)
+        self._advance(len(out))
+        return out
+
+    def _advance(self, n: int) -> None:
         if n:
             self._pointer += n
             shift = self._pointer % KEY_SIZE
             key = self._key
             self._next = key[shift:] + key[:shift] if shift else key
+
+
+class _RoutedAutobahnMasker(AutobahnMasker):
+    """An :class:`AutobahnMasker` that masks chunks shorter than *min_size*
+    with a masker from autobahn's own *factory*, made for that chunk with the
+    key rotated to the chunk's position. autobahn hands over a large frame in
+    as many chunks as reads delivered, so the frame's length alone does not
+    tell how large each call is."""
+
+    __slots__ = ("_factory", "_min_size")
+
+    def __init__(self, mask: Buffer, factory: Callable[..., Any], min_size: int) -> None:
+        super().__init__(mask)
+        self._factory = factory
+        self._min_size = min_size
+
+    def process(self, data: Buffer) -> bytes:
+        """Mask the next chunk; returns new bytes."""
+        n = len(data)  # type: ignore[arg-type]
+        if n >= self._min_size:
+            out = _mask(data, self._next)
+        else:
+            out = self._factory(self._next, n).process(data)
+        self._advance(len(out))
         return out
 
 
@@ -301,7 +328,8 @@ def _aiohttp_websocket_mask(
 
 
 def _autobahn_create_xor_masker(original: Callable[..., Any], min_size: int) -> Callable[..., Any]:
-    """autobahn's ``create_xor_masker(mask, length=None)``, routed by the length hint."""
+    """autobahn's ``create_xor_masker(mask, length=None)``, routed by the frame's
+    length hint, then by the size of each chunk."""
     if min_size <= 0:
 
         def create_xor_masker(mask: Buffer, length: int | None = None) -> Any:
@@ -312,7 +340,7 @@ def _autobahn_create_xor_masker(original: Callable[..., Any], min_size: int) -> 
         def create_xor_masker(mask: Buffer, length: int | None = None) -> Any:
             if length is not None and length < min_size:
                 return original(mask, length)
-            return AutobahnMasker(mask)
+            return _RoutedAutobahnMasker(mask, original, min_size)
 
     return create_xor_masker
 
