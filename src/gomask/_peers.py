@@ -1,0 +1,504 @@
+"""Echo servers and clients of the WebSocket libraries gomask integrates with.
+
+Used by ``python -m gomask._bench_apps`` (and the integration tests) to run a
+real server of one library in one process and a real client, of the same or
+another library, in another, over 127.0.0.1 only. A server echoes every data
+message back with its type (text or binary); to the text message
+:data:`CPU_QUERY` it answers with its own CPU time in seconds, so that a
+client can measure the server's CPU time per message. Nothing here installs
+gomask: the caller (``serve`` on the command line with ``--gomask``)
+decides.
+
+Command line (a server prints ``PORT <n>`` when it listens, and exits when
+its standard input closes or after ``--lifetime`` seconds)::
+
+    python -m gomask._peers serve LIBRARY [--flavor sync] [--gomask] [--min-size N]
+
+Every blocking call here has a timeout; the libraries are imported only
+when a server or client of theirs is made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["CPU_QUERY", "HOST", "LIBRARIES", "Client", "connect", "serve"]
+
+#: Libraries with a server and a client here.
+LIBRARIES = ("websockets", "wsproto", "tornado", "aiohttp", "autobahn")
+#: Servers listen here, clients connect here: loopback only.
+HOST = "127.0.0.1"
+#: A text message that the servers answer with their CPU time (seconds, as text).
+CPU_QUERY = "\x00gomask-peers: cpu time?"
+#: Largest message the servers and clients accept (bytes).
+MAX_MESSAGE = 64 << 20
+_RECV = 256 << 10
+
+Message = bytes | str
+T = TypeVar("T")
+
+
+class Client(Protocol):
+    """A connected client: one message out, its echo back."""
+
+    def exchange(self, message: Message) -> Message:
+        """Send *message* (``str``: a text message) and return the reply."""
+
+    def close(self) -> None:
+        """Close the connection (bounded by the client's timeout)."""
+
+
+def _reply(message: Message) -> Message:
+    return str(time.process_time()) if message == CPU_QUERY else message
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(name)
+
+
+# --------------------------------------------------------------------------
+# Servers. Each calls ready(port) once it listens, then serves until the
+# process ends.
+
+
+def serve(library: str, ready: Callable[[int], None], flavor: str = "") -> None:
+    """Run an echo server of *library* on 127.0.0.1 (port chosen by the OS)."""
+    if library == "websockets":
+        if flavor == "sync":
+            _serve_websockets_sync(ready)
+        else:
+            asyncio.run(_serve_websockets(ready))
+    elif library == "wsproto":
+        _serve_wsproto(ready)
+    elif library == "tornado":
+        asyncio.run(_serve_tornado(ready))
+    elif library == "aiohttp":
+        asyncio.run(_serve_aiohttp(ready))
+    elif library == "autobahn":
+        _serve_autobahn(ready)
+    else:
+        raise ValueError(f"no server for {library!r}")
+
+
+async def _serve_websockets(ready: Callable[[int], None]) -> None:
+    server_module = _module("websockets.asyncio.server")
+
+    async def handler(ws: Any) -> None:
+        async for message in ws:
+            await ws.send(_reply(message))
+
+    async with server_module.serve(
+        handler, HOST, 0, max_size=MAX_MESSAGE, compression=None, ping_interval=None
+    ) as server:
+        ready(server.sockets[0].getsockname()[1])
+        await asyncio.get_running_loop().create_future()
+
+
+def _serve_websockets_sync(ready: Callable[[int], None]) -> None:
+    server_module = _module("websockets.sync.server")
+
+    def handler(ws: Any) -> None:
+        for message in ws:
+            ws.send(_reply(message))
+
+    with server_module.serve(
+        handler, HOST, 0, max_size=MAX_MESSAGE, compression=None, ping_interval=None
+    ) as server:
+        ready(server.socket.getsockname()[1])
+        server.serve_forever()
+
+
+class _WsprotoPeer:
+    """One wsproto connection over a blocking socket (either side)."""
+
+    def __init__(self, sock: socket.socket, connection: Any) -> None:
+        self.sock = sock
+        self.connection = connection
+        self.events = _module("wsproto.events")
+        self.parts: list[Message] = []
+
+    def send(self, event: Any) -> None:
+        self.sock.sendall(self.connection.send(event))
+
+    def next_message(self) -> Message | None:
+        """The next complete data message, or None when the peer closes."""
+        events = self.events
+        for _ in range(1 << 30):  # bounded by the socket timeout per recv
+            for event in self.connection.events():
+                if isinstance(event, events.Message):
+                    self.parts.append(event.data)
+                    if event.message_finished:
+                        parts, self.parts = self.parts, []
+                        if isinstance(parts[0], str):
+                            return "".join(parts)  # type: ignore[arg-type]
+                        return b"".join(parts)  # type: ignore[arg-type]
+                elif isinstance(event, events.Ping):
+                    self.send(event.response())
+                elif isinstance(event, events.CloseConnection):
+                    if self.connection.state.name not in ("CLOSED", "LOCAL_CLOSING"):
+                        self.send(event.response())
+                    return None
+                elif isinstance(event, events.Request):
+                    self.send(events.AcceptConnection())
+            data = self.sock.recv(_RECV)
+            self.connection.receive_data(data or None)
+            if not data:
+                return None
+        return None
+
+
+def _serve_wsproto(ready: Callable[[int], None]) -> None:
+    wsproto = _module("wsproto")
+    listener = socket.create_server((HOST, 0))
+    ready(listener.getsockname()[1])
+
+    def handle(sock: socket.socket) -> None:
+        with sock:
+            peer = _WsprotoPeer(sock, wsproto.WSConnection(wsproto.ConnectionType.SERVER))
+            for _ in range(1 << 40):
+                message = peer.next_message()
+                if message is None:
+                    return
+                peer.send(peer.events.Message(data=_reply(message)))
+
+    while True:
+        sock, _ = listener.accept()
+        threading.Thread(target=handle, args=(sock,), daemon=True).start()
+
+
+async def _serve_tornado(ready: Callable[[int], None]) -> None:
+    web = _module("tornado.web")
+    websocket = _module("tornado.websocket")
+    httpserver = _module("tornado.httpserver")
+    netutil = _module("tornado.netutil")
+
+    def on_message(self: Any, message: Message) -> None:
+        reply = _reply(message)
+        self.write_message(reply, binary=isinstance(reply, bytes))
+
+    handler = type("EchoHandler", (websocket.WebSocketHandler,), {"on_message": on_message})
+    app = web.Application([(r"/", handler)], websocket_max_message_size=MAX_MESSAGE)
+    sockets = netutil.bind_sockets(0, HOST)
+    server = httpserver.HTTPServer(app, max_buffer_size=2 * MAX_MESSAGE)
+    server.add_sockets(sockets)
+    ready(sockets[0].getsockname()[1])
+    await asyncio.get_running_loop().create_future()
+
+
+async def _serve_aiohttp(ready: Callable[[int], None]) -> None:
+    web = _module("aiohttp.web")
+    aiohttp = _module("aiohttp")
+
+    async def handler(request: Any) -> Any:
+        ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, compress=False)
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                await ws.send_str(_reply(msg.data))
+            elif msg.type == aiohttp.WSMsgType.BINARY:
+                await ws.send_bytes(msg.data)
+        return ws
+
+    app = web.Application(client_max_size=2 * MAX_MESSAGE)
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    sock = socket.create_server((HOST, 0))
+    await web.SockSite(runner, sock).start()
+    ready(sock.getsockname()[1])
+    await asyncio.get_running_loop().create_future()
+
+
+def _autobahn_options(factory: Any, timeout: float) -> None:
+    factory.setProtocolOptions(
+        maxFramePayloadSize=0,
+        maxMessagePayloadSize=0,
+        autoFragmentSize=0,
+        openHandshakeTimeout=timeout,
+        closeHandshakeTimeout=timeout,
+    )
+
+
+def _serve_autobahn(ready: Callable[[int], None]) -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    ws = _module("autobahn.asyncio.websocket")
+
+    def on_message(self: Any, payload: bytes, is_binary: bool) -> None:
+        if is_binary:
+            self.sendMessage(payload, isBinary=True)
+        else:
+            self.sendMessage(str(_reply(payload.decode())).encode(), isBinary=False)
+
+    protocol = type("EchoProtocol", (ws.WebSocketServerProtocol,), {"onMessage": on_message})
+    factory = ws.WebSocketServerFactory()
+    factory.protocol = protocol
+    _autobahn_options(factory, 30.0)
+    server = loop.run_until_complete(loop.create_server(factory, HOST, 0))
+    ready(server.sockets[0].getsockname()[1])
+    loop.run_forever()
+
+
+# --------------------------------------------------------------------------
+# Clients.
+
+
+def connect(library: str, port: int, timeout: float = 60.0) -> Client:
+    """A client of *library* connected to ``ws://127.0.0.1:port/``.
+
+    Every send, receive and the closing handshake wait at most *timeout*
+    seconds; a closed connection raises :class:`ConnectionError`.
+    """
+    makers: dict[str, Callable[[int, float], Client]] = {
+        "websockets": _WebsocketsClient,
+        "wsproto": _WsprotoClient,
+        "tornado": _TornadoClient,
+        "aiohttp": _AiohttpClient,
+        "autobahn": _AutobahnClient,
+    }
+    if library not in makers:
+        raise ValueError(f"no client for {library!r}")
+    return makers[library](port, timeout)
+
+
+class _WebsocketsClient:
+    def __init__(self, port: int, timeout: float) -> None:
+        client = _module("websockets.sync.client")
+        self.timeout = timeout
+        # Entered as a context manager: websockets >= 17.1 warns otherwise,
+        # and older versions return a connection that is one too.
+        self.context = client.connect(
+            f"ws://{HOST}:{port}/",
+            max_size=MAX_MESSAGE,
+            compression=None,
+            open_timeout=timeout,
+            close_timeout=timeout,
+            ping_interval=None,
+        )
+        self.ws = self.context.__enter__()
+
+    def exchange(self, message: Message) -> Message:
+        self.ws.send(message)
+        reply: Message = self.ws.recv(timeout=self.timeout)
+        return reply
+
+    def close(self) -> None:
+        self.context.__exit__(None, None, None)
+
+
+class _WsprotoClient:
+    def __init__(self, port: int, timeout: float) -> None:
+        wsproto = _module("wsproto")
+        sock = socket.create_connection((HOST, port), timeout=timeout)
+        self.peer = _WsprotoPeer(sock, wsproto.WSConnection(wsproto.ConnectionType.CLIENT))
+        self.peer.send(self.peer.events.Request(host=f"{HOST}:{port}", target="/"))
+        for _ in range(1 << 20):
+            for event in self.peer.connection.events():
+                if isinstance(event, self.peer.events.AcceptConnection):
+                    return
+                if isinstance(event, self.peer.events.RejectConnection):
+                    raise ConnectionError("wsproto: the server rejected the connection")
+            data = sock.recv(_RECV)
+            if not data:
+                raise ConnectionError("wsproto: the server closed during the handshake")
+            self.peer.connection.receive_data(data)
+        raise ConnectionError("wsproto: no handshake")
+
+    def exchange(self, message: Message) -> Message:
+        self.peer.send(self.peer.events.Message(data=message))
+        reply = self.peer.next_message()
+        if reply is None:
+            raise ConnectionError("wsproto: the server closed the connection")
+        return reply
+
+    def close(self) -> None:
+        try:
+            self.peer.send(self.peer.events.CloseConnection(code=1000))
+            self.peer.next_message()
+        except OSError:
+            pass
+        finally:
+            self.peer.sock.close()
+
+
+class _AsyncClient:
+    """Runs an asyncio client on a loop of its own, one call at a time."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(asyncio.wait_for(awaitable, self.timeout))
+
+    def close_loop(self) -> None:
+        self.loop.close()
+
+
+class _TornadoClient(_AsyncClient):
+    def __init__(self, port: int, timeout: float) -> None:
+        super().__init__(timeout)
+        websocket = _module("tornado.websocket")
+        self.ws = self.run(
+            websocket.websocket_connect(
+                f"ws://{HOST}:{port}/", max_message_size=MAX_MESSAGE, connect_timeout=timeout
+            )
+        )
+
+    def exchange(self, message: Message) -> Message:
+        self.run(self.ws.write_message(message, binary=isinstance(message, bytes)))
+        reply: Message | None = self.run(self.ws.read_message())
+        if reply is None:
+            raise ConnectionError("tornado: the server closed the connection")
+        return reply
+
+    def close(self) -> None:
+        self.ws.close()
+        try:
+            self.run(self.ws.read_message())  # None once the close handshake is done
+        finally:
+            self.close_loop()
+
+
+class _AiohttpClient(_AsyncClient):
+    def __init__(self, port: int, timeout: float) -> None:
+        super().__init__(timeout)
+        self.aiohttp = _module("aiohttp")
+
+        async def start() -> tuple[Any, Any]:
+            session = self.aiohttp.ClientSession()
+            ws = await session.ws_connect(
+                f"ws://{HOST}:{port}/", max_msg_size=MAX_MESSAGE, compress=0, autoping=True
+            )
+            return session, ws
+
+        self.session, self.ws = self.run(start())
+
+    def exchange(self, message: Message) -> Message:
+        if isinstance(message, str):
+            self.run(self.ws.send_str(message))
+        else:
+            self.run(self.ws.send_bytes(message))
+        msg = self.run(self.ws.receive())
+        if msg.type not in (self.aiohttp.WSMsgType.TEXT, self.aiohttp.WSMsgType.BINARY):
+            raise ConnectionError(f"aiohttp: received {msg.type!r}: {msg.data!r}")
+        reply: Message = msg.data
+        return reply
+
+    def close(self) -> None:
+        async def stop() -> None:
+            await self.ws.close()
+            await self.session.close()
+
+        try:
+            self.run(stop())
+        finally:
+            self.close_loop()
+
+
+class _AutobahnClient(_AsyncClient):
+    def __init__(self, port: int, timeout: float) -> None:
+        super().__init__(timeout)
+        ws = _module("autobahn.asyncio.websocket")
+        loop = self.loop
+        opened: asyncio.Future[Any] = loop.create_future()
+        self.queue: asyncio.Queue[tuple[bytes, bool] | None] = asyncio.Queue()
+        queue = self.queue
+
+        def on_open(protocol: Any) -> None:
+            if not opened.done():
+                opened.set_result(protocol)
+
+        def on_message(protocol: Any, payload: bytes, is_binary: bool) -> None:
+            queue.put_nowait((payload, is_binary))
+
+        def on_close(protocol: Any, was_clean: bool, code: Any, reason: Any) -> None:
+            queue.put_nowait(None)
+            if not opened.done():
+                opened.set_exception(ConnectionError(f"autobahn: closed ({code}, {reason})"))
+
+        protocol = type(
+            "EchoClient",
+            (ws.WebSocketClientProtocol,),
+            {"onOpen": on_open, "onMessage": on_message, "onClose": on_close},
+        )
+        factory = ws.WebSocketClientFactory(f"ws://{HOST}:{port}/")
+        factory.protocol = protocol
+        _autobahn_options(factory, timeout)
+        self.run(loop.create_connection(factory, HOST, port))
+        self.protocol = self.run(opened)
+
+    def exchange(self, message: Message) -> Message:
+        binary = isinstance(message, bytes)
+        payload = message if isinstance(message, bytes) else message.encode()
+        self.protocol.sendMessage(payload, isBinary=binary)
+        item = self.run(self.queue.get())
+        if item is None:
+            raise ConnectionError("autobahn: the connection closed")
+        data, is_binary = item
+        return data if is_binary else data.decode()
+
+    def close(self) -> None:
+        try:
+            self.protocol.sendClose(1000)
+            for _ in range(100):  # messages still queued, then the close
+                if self.run(self.queue.get()) is None:
+                    break
+        finally:
+            self.close_loop()
+
+
+# --------------------------------------------------------------------------
+# Command line: a server in a process of its own.
+
+
+def _exit_when_stdin_closes(lifetime: float) -> None:
+    """End the process when the parent closes our stdin, or after *lifetime* s."""
+
+    def watch() -> None:
+        try:
+            sys.stdin.buffer.read()
+        finally:
+            os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+    timer = threading.Timer(lifetime, os._exit, args=(0,))
+    timer.daemon = True
+    timer.start()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gomask._peers", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    server = commands.add_parser("serve", help="run an echo server, print PORT <n>")
+    server.add_argument("library", choices=LIBRARIES)
+    server.add_argument("--flavor", default="", help="websockets: 'sync' for its threaded server")
+    server.add_argument("--gomask", action="store_true", help="gomask.integrations.install() it")
+    server.add_argument("--min-size", type=int, default=None, help="install(min_size=...)")
+    server.add_argument("--lifetime", type=float, default=900.0, help="seconds at most")
+    args = parser.parse_args(argv)
+    _exit_when_stdin_closes(args.lifetime)
+    if args.gomask:
+        from gomask import integrations
+
+        integrations.install(args.library, min_size=args.min_size)
+
+    def ready(port: int) -> None:
+        print(f"PORT {port}", flush=True)
+
+    serve(args.library, ready, args.flavor)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
