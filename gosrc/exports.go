@@ -109,6 +109,14 @@ func gomask_mask(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) (err *C.gomask
 	return nil
 }
 
+// gomask_mask_inplace is gomask_mask with dst == src: one argument fewer,
+// which costs Python less per call than the masking of a kilobyte.
+//
+//export gomask_mask_inplace
+func gomask_mask_inplace(buf *C.uint8_t, n C.size_t, key *C.uint8_t) *C.gomask_error {
+	return gomask_mask(buf, buf, n, key)
+}
+
 // split holds the settings of gomask_set_parallelism, read on every large
 // call: atomics, so that no call takes a lock.
 var split = newSplitSettings()

@@ -85,3 +85,11 @@ def setup_py() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the go fixture: -m "not needs_go" leaves out
+    what needs the Go toolchain (the wheel tests of cibuildwheel do)."""
+    for item in items:
+        if "go" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.needs_go)

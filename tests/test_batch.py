@@ -9,7 +9,7 @@ import sys
 import threading
 
 import pytest
-from conftest import np, skip_on_313t_bytearray_race, spec_mask
+from conftest import PYPY, np, skip_on_313t_bytearray_race, spec_mask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -280,6 +280,7 @@ def test_bytearray_is_not_left_pinned() -> None:
     assert len(buf) == 104
 
 
+@pytest.mark.skipif(not hasattr(sys, "getrefcount"), reason="no reference counts (PyPy)")
 def test_no_reference_leaks() -> None:
     data = os.urandom(100)
     buf = bytearray(data)
@@ -306,15 +307,20 @@ def shrink(buf: bytearray, n: int) -> None:
 def test_resizing_threads_do_not_break_in_place_masking() -> None:
     # mask_inplace() pins the bytearray for the call, so another thread
     # resizing it gets BufferError meanwhile: this must never crash, and
-    # every call masks whole bytes (masking twice restores them).
+    # every call masks whole bytes (masking twice restores them). PyPy
+    # cannot pin a bytearray, so gomask masks it there in Python, where a
+    # resize in the middle of a call is a race like any other: the call may
+    # raise IndexError, and the bytes it masked stay masked; it never
+    # touches memory outside the buffer.
     buf = bytearray(b"\x00" * 1000)
     stop = threading.Event()
+    raced = 0
 
     def resize() -> None:
         while not stop.is_set():
             try:
                 buf.extend(b"\x00" * 64)
-            except BufferError:  # pinned by a call (GOMASK_PURE, or without the GIL)
+            except BufferError:  # pinned by a call
                 continue
             shrink(buf, 64)
 
@@ -322,15 +328,25 @@ def test_resizing_threads_do_not_break_in_place_masking() -> None:
     worker.start()
     try:
         for _ in range(20_000):
-            mask_inplace(buf, b"\x01\x02\x03\x04")
-            mask_inplace(buf, b"\x01\x02\x03\x04")
+            for _ in range(2):
+                try:
+                    mask_inplace(buf, b"\x01\x02\x03\x04")
+                except IndexError:
+                    if not PYPY:
+                        raise
+                    raced += 1
     finally:
         stop.set()
         worker.join()
-    assert buf[:1000] == bytearray(1000)
+    if not raced:
+        assert buf[:1000] == bytearray(1000)
+    buf[:] = bytes(1000)
+    mask_inplace(buf, b"\x01\x02\x03\x04")
+    assert buf == spec_mask(bytes(1000), b"\x01\x02\x03\x04")
 
 
 @skip_on_313t_bytearray_race
+@pytest.mark.skipif(PYPY, reason="PyPy cannot pin a bytearray (gomask masks it in Python there)")
 def test_large_bytearray_is_pinned_while_masked_without_the_gil() -> None:
     # From GIL_RELEASE_THRESHOLD on, the bytearray is masked without the GIL:
     # it is pinned meanwhile, so a resize from another thread raises

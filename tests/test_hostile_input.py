@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import textwrap
 from typing import Any
 
@@ -424,7 +425,7 @@ RUNNER = textwrap.dedent(
     results = {}
     for case in json.loads(CASES_JSON):
         name, expr = case[0], case[1]
-        if np is None and "np." in expr:
+        if np is None and ("np." in expr or "readonly_array" in expr):
             results[name] = [["skip"], "numpy is not installed for this Python"]
             continue
         try:
@@ -586,6 +587,10 @@ def test_parse_person_any_document(doc: str | bytes) -> None:
 # --- Lengths are size_t end to end -------------------------------------------
 
 
+@pytest.mark.skipif(
+    sys.implementation.name == "pypy",
+    reason="PyPy masks buffers in place in Python, not in Go: minutes at 2 GiB",
+)
 def test_buffer_over_2_gib() -> None:
     """A 2 GiB + 3 bytes bytearray, masked in place with goroutines and on one
     goroutine, and masked into a new bytes: checked at both ends and around

@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 import pytest
+from conftest import skip_on_313t_bytearray_race
 from reliability_helpers import EXERCISE, result_of, run_python
 
 
@@ -24,7 +25,10 @@ def test_many_threads_calling_every_function() -> None:
         """
         import array
 
-        import numpy as np
+        try:
+            import numpy as np
+        except ImportError:  # no numpy for this Python
+            np = None
 
         import gomask.mask as gm
         from gomask import _native
@@ -49,9 +53,10 @@ def test_many_threads_calling_every_function() -> None:
                     pos = rnd.randrange(4)
                     want = ref(data, key, pos)
                     assert gm.mask(data, key, pos) == want
-                    arr = np.frombuffer(bytearray(data), dtype=np.uint8).copy()
-                    gm.mask_inplace(arr, key, pos)
-                    assert arr.tobytes() == want
+                    if np is not None:
+                        arr = np.frombuffer(bytearray(data), dtype=np.uint8).copy()
+                        gm.mask_inplace(arr, key, pos)
+                        assert arr.tobytes() == want
                     a = array.array("B", data)
                     gm.mask_inplace(a, key, pos)
                     assert a.tobytes() == want
@@ -115,6 +120,7 @@ def test_first_use_from_many_threads_loads_one_library() -> None:
     assert len(result["files"]) == 1, result
 
 
+@skip_on_313t_bytearray_race
 @pytest.mark.parametrize("kind", ["bytearray", "array"])
 def test_buffer_cannot_be_resized_while_go_writes_it(kind: str) -> None:
     """While one thread masks a large buffer in place (GIL released), another
@@ -181,9 +187,11 @@ def test_large_calls_let_other_threads_run() -> None:
         mask_inplace(buf, KEY)  # touch the pages, load the library
         windows = []
         done = threading.Event()
+        ticking = threading.Event()
 
 
         def masker():
+            ticking.wait(60)  # the other thread is running: measure from here
             for _ in range(10):
                 t0 = time.perf_counter()
                 mask_inplace(buf, KEY)
@@ -196,6 +204,7 @@ def test_large_calls_let_other_threads_run() -> None:
         t.start()
         while not done.is_set():
             ticks.append(time.perf_counter())
+            ticking.set()
         t.join()
         inside = sum(any(a < x < b for a, b in windows) for x in ticks)
         emit({"inside": inside, "ticks": len(ticks)})

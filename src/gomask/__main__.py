@@ -1,4 +1,4 @@
-"""``python -m gomask info`` and ``python -m gomask bench``."""
+"""The command line of gomask: ``python -m gomask info`` and ``python -m gomask bench``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import sys
 from collections.abc import Sequence
 
 import gomask
-from gomask import _native
 import gomask.mask as gomask_mask
+from gomask import _native
+
+DESCRIPTION = "gomask masks WebSocket payloads (RFC 6455) in Go, called from Python."
 
 
 def info() -> int:
@@ -22,6 +24,8 @@ def info() -> int:
         ("implementation", gomask_mask.implementation()),
         ("library", _native.library_path()),
     ]
+    if hasattr(sys, "_is_gil_enabled"):
+        rows.insert(2, ("gil", "enabled" if sys._is_gil_enabled() else "disabled"))
     if os.environ.get(_native.LIBRARY_ENV):
         rows.append(("library source", f"${_native.LIBRARY_ENV}"))
     status = 0
@@ -37,18 +41,13 @@ def info() -> int:
             ("library abi", build.get("abi")),
             ("go version", build.get("go_version")),
             ("go target", f"{build.get('goos')}/{build.get('goarch')}"),
-            ("go max procs", build.get("max_procs")),
             ("mask kernel", build.get("mask_kernel")),
-            ("go max workers", build.get("max_workers")),
             ("uncached copies from", f"{build.get('stream_threshold')} bytes"),
         ]
     parallel = gomask_mask.get_parallelism()
     rows += [
         ("gil released from", f"{gomask_mask.GIL_RELEASE_THRESHOLD} bytes"),
-        (
-            "parallel from",
-            f"{parallel.threshold} bytes, up to {parallel.workers} goroutines",
-        ),
+        ("parallel from", f"{parallel.threshold} bytes, up to {parallel.workers} goroutines"),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
@@ -56,25 +55,22 @@ def info() -> int:
     return status
 
 
-def _bench_description() -> str:
+def main(argv: Sequence[str] | None = None) -> int:
     from gomask import _bench
 
-    return (_bench.__doc__ or "").split("\n\n", 1)[-1]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gomask", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("info", help="show version, library, Go version and active implementation")
-    bench_parser = commands.add_parser(
-        "bench",
-        help="benchmark Go calls against native Python (the demo's table), or, with --peers "
-        "and --threads, masking against websockets, aiohttp and wsproto",
-        description=_bench_description(),
+    parser = argparse.ArgumentParser(
+        prog="python -m gomask",
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from gomask import _bench
-
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    commands.add_parser("info", help="versions, the Go library, and how calls reach it")
+    bench_parser = commands.add_parser(
+        "bench",
+        help="gomask timed against plain Python and the WebSocket libraries",
+        description=(_bench.__doc__ or "").split("\n\n", 1)[-1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _bench.add_arguments(bench_parser)
     args = parser.parse_args(argv)
     if args.command == "info":
@@ -82,5 +78,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _bench.run(args)
 
 
+def _run() -> int:
+    """main(), ending quietly when the reader of the output goes away
+    (``python -m gomask info | head -1``)."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at the null device,
+        # so that nothing more is written to the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_run())

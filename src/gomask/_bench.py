@@ -1,24 +1,28 @@
-"""``python -m gomask bench``: gomask measured against Python and its peers.
+"""``python -m gomask bench``: gomask measured against plain Python and the
+masking functions of the WebSocket libraries.
 
-The default run prints the demo's table: print hello world, decode the
-person JSON, mask 64 kB, mask 256 kB. "Dynamic" is the gomask call into Go,
-"Native" the same work in plain Python (a linear byte loop for the masking,
-not the demo's quadratic one).
+With no option it prints the table of the demo gomask grew from: print a
+line, decode a small JSON document, mask 64 kB and 256 kB, each as a call
+into Go ("Dynamic") and as the same work in plain Python ("Native"), then
+one line comparing gomask with the masking functions of the WebSocket
+libraries that are installed.
 
-``--peers`` times masking from 2 B to 16 MiB against the other masking
-functions Python users have (websockets' C ``apply_mask``, aiohttp's Cython
-mask, wsproto's pure-Python masker, those that are installed), the batch
-API against loops of single calls, and gomask's calls against an empty call
-into Go with the same argument types (the floor of any ctypes call), then
-checks the performance targets and prints the crossover sizes. ``--threads``
-times two threads masking their own buffers against the same work done
-serially. ``--json`` prints everything as JSON, ``--plot FILE.png`` draws
-throughput against size (needs matplotlib: ``pip install gomask[bench]``).
+--peers    masking from 2 B to 16 MiB against the libraries' own maskers
+           (the ones they use on this interpreter: C where they have it,
+           Python otherwise), with the size from which gomask is faster,
+           the cost of a call into Go, and the batch API.
+--threads  how gomask uses the CPUs: one large buffer split over
+           goroutines (calls back to back, after idle time, with irregular
+           gaps), several threads masking at once, and small calls from
+           several threads; each with the default settings and without
+           splitting.
+--apps     the WebSocket libraries end to end over loopback, with and
+           without gomask.integrations.install().
 
-Every cell is the mean time of one call from the fastest of several timed
-batches; all implementations of a size are timed one after the other,
-several rounds in turn, so that they see the same machine load, and every
-ratio compares two cells of the same run.
+Every time is the mean of one call over a batch, the fastest batch (or the
+median, where calls are spread over time) of several; the variants of one
+measurement run in turn, several rounds, so that they see the same machine
+load, and every ratio compares two numbers of the same run.
 """
 
 from __future__ import annotations
@@ -30,22 +34,25 @@ import importlib
 import json
 import os
 import platform
+import random
+import statistics
 import sys
 import threading
 import time
 import timeit
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from gomask import _native, examples
+import gomask
 import gomask.mask as gomask_mask
+from gomask import _fallback, _native, examples
 
 PERSON_DOCUMENT = (
     '{"name": "John", "age": 30, "cars": ["Ford", "BMW", "Fiat"], '
     '"friends": [{"name": "Peter", "age": 30}, {"name": "Anna", "age": 30}]}'
 )
-KEY = bytes.fromhex("37fa213d")
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -54,8 +61,12 @@ MiB = 1024 * KiB
 PEER_SIZES = (
     2, 8, 32, 125, 512, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB,
 )  # fmt: skip
-#: Sizes at which gomask's calls are compared with the floor.
+#: Sizes at which a call's overhead is compared with the leanest ctypes call.
 FLOOR_SIZES = (2, 125, KiB)
+#: Sizes of the one-line summary of the default run.
+SUMMARY_SIZES = (125, 64 * KiB, MiB)
+#: Pure-Python maskers are not timed above this size: they take seconds.
+PURE_PYTHON_MAX = 4 * MiB
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,32 +74,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seconds",
         type=float,
         default=0.5,
-        help="time budget per cell of the default table (default 0.5; the table takes about "
+        help="time budget per cell of the demo's table (default 0.5; the table takes about "
         "8 times this)",
     )
     parser.add_argument(
         "--peers",
         action="store_true",
-        help="compare masking with websockets, aiohttp and wsproto (those installed) from 2 B "
-        "to 16 MiB, the batch API, and the cost of a call into Go; check the targets",
+        help="masking from 2 B to 16 MiB against the WebSocket libraries' own maskers",
     )
     parser.add_argument(
         "--threads",
         action="store_true",
-        help="time two threads masking their own 4 MiB buffers against the same work serially",
+        help="splitting over goroutines, threads masking at once, small calls from threads",
+    )
+    parser.add_argument(
+        "--apps",
+        action="store_true",
+        help="the WebSocket libraries end to end over loopback, with and without gomask",
     )
     parser.add_argument(
         "--budget",
         type=float,
         default=0.04,
-        help="seconds per timed batch of --peers and --threads (default 0.04: --peers "
-        "--threads then takes about 30 s)",
+        help="seconds per timed batch of --peers and --threads (default 0.04)",
     )
-    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds of --apps (default 5; each alternates)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--plot",
         metavar="FILE.png",
-        help="draw throughput against size (log-log) into FILE.png; implies --peers",
+        help="draw throughput against size into FILE.png and gomask ÷ each library into "
+        "FILE-ratio.png (needs matplotlib; implies --peers)",
     )
 
 
@@ -97,29 +115,36 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         _require_matplotlib()
     report: dict[str, Any] = {"machine": machine()}
-    if not peers and not args.threads:
+    if not (peers or args.threads or args.apps):
         report["seed_table"] = seed_table(args.seconds)
+        report["summary"] = summary(args.budget)
     if peers:
         report["peers"] = peer_comparison(args.budget)
     if args.threads:
-        report["threads"] = thread_scaling(args.budget)
-    if peers:
-        report["targets"] = check_targets(report)
+        report["threads"] = thread_report(args.budget)
+    if args.apps:
+        from gomask import _bench_apps
+
+        report["apps"] = _bench_apps.run_apps(args.rounds, None)
     if args.plot:
-        plot(report, args.plot)
-        _progress(f"wrote {args.plot}")
+        for path in plot(report, args.plot):
+            _progress(f"wrote {path}")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     _print_machine(report["machine"])
     if "seed_table" in report:
         _print_seed_table(report["seed_table"])
+        _print_summary(report["summary"])
     if peers:
         _print_peers(report["peers"])
-    if "threads" in report:
+    if args.threads:
         _print_threads(report["threads"])
-    if peers:
-        _print_targets(report["targets"])
+    if args.apps:
+        from gomask import _bench_apps
+
+        print()
+        _bench_apps.print_apps(report["apps"])
     return 0
 
 
@@ -160,12 +185,9 @@ class Timed:
     def batch(self, budget: float) -> float:
         """Seconds per call over one batch of about *budget* seconds.
 
-        One untimed call comes first, as in pyperf's warm-up: the batch
-        before was another implementation's, which left other data in the
-        caches (and, for gomask's large calls, its helper goroutines asleep),
-        so the first call of a batch costs up to twice as much as the next
-        ones at the sizes that do not fit in the cache. Every batch is the
-        steady state of calls made back to back.
+        One untimed call comes first: the batch before was another
+        implementation's and left other data in the caches, so the first
+        call of a batch is not the steady state of calls back to back.
         """
         self._timer.timeit(1)
         if not self._number:  # calibrate once: the batch that takes about budget
@@ -198,10 +220,12 @@ def _progress(message: str) -> None:
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     info: dict[str, Any] = {
+        "gomask": gomask.__version__,
         "cpu": _cpu_model(),
         "cpus": os.cpu_count(),
         "platform": f"{sys.platform} {platform.machine()}",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "free_threaded": not getattr(sys, "_is_gil_enabled", lambda: True)(),
         "gomask_implementation": gomask_mask.implementation(),
     }
     if hasattr(os, "getloadavg"):
@@ -210,12 +234,10 @@ def machine() -> dict[str, Any]:
         build = _native.library().build_info()
         info["go"] = build.get("go_version")
         info["mask_kernel"] = build.get("mask_kernel")
-        info["go_max_procs"] = build.get("max_procs")
-        info["stream_threshold"] = build.get("stream_threshold")
     info["gil_release_threshold"] = gomask_mask.GIL_RELEASE_THRESHOLD
     parallel = gomask_mask.get_parallelism()
     info["parallel_threshold"], info["parallel_workers"] = parallel.threshold, parallel.workers
-    info["peers"] = {name: _version(dist) for name, dist in _PEER_DISTRIBUTIONS.items()}
+    info["libraries"] = {name: _version(name) for name in _LIBRARIES}
     return info
 
 
@@ -240,11 +262,13 @@ def _version(distribution: str) -> str | None:
 
 
 def _print_machine(m: dict[str, Any]) -> None:
+    threading_note = ", GIL disabled" if m["free_threaded"] else ""
+    go = f"Go {m['go']} ({m['mask_kernel']} kernel)" if m.get("go") else "no Go library"
     load = m.get("load_average")
     print(
-        f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['platform']}, {m['python']}, "
-        f"Go {m.get('go')}, kernel {m.get('mask_kernel')}"
-        + (f", load average {load[0]:.2f}" if load else "")
+        f"gomask {m['gomask']} on {m['python']}{threading_note}, {m['platform']}, "
+        f"{m['cpus']} CPUs ({m['cpu']}), {go}, implementation {m['gomask_implementation']}"
+        + (f"; load average {load[0]:.2f}" if load else "")
     )
 
 
@@ -283,10 +307,13 @@ def native_parse_person(doc: str) -> examples.Person:
 
 
 def native_mask(data: bytes, key: bytes) -> bytes:
+    """The demo's masking in plain Python, byte by byte (linear, unlike the
+    demo's, which sliced the buffer in its loop)."""
     return bytes(b ^ key[i & 3] for i, b in enumerate(data))
 
 
 def seed_table(seconds: float) -> list[dict[str, object]]:
+    key = bytes.fromhex("37fa213d")
     data_64k = os.urandom(64 * 1024)
     data_256k = os.urandom(256 * 1024)
     rows: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
@@ -298,13 +325,13 @@ def seed_table(seconds: float) -> list[dict[str, object]]:
         ),
         (
             "Websocket mask 64kB",
-            lambda: gomask_mask.mask(data_64k, KEY),
-            lambda: native_mask(data_64k, KEY),
+            lambda: gomask_mask.mask(data_64k, key),
+            lambda: native_mask(data_64k, key),
         ),
         (
             "Websocket masking (256kB)",
-            lambda: gomask_mask.mask(data_256k, KEY),
-            lambda: native_mask(data_256k, KEY),
+            lambda: gomask_mask.mask(data_256k, key),
+            lambda: native_mask(data_256k, key),
         ),
     ]
     results = []
@@ -318,13 +345,49 @@ def seed_table(seconds: float) -> list[dict[str, object]]:
 
 
 def _print_seed_table(results: list[dict[str, Any]]) -> None:
-    print("Benchmark results: Dynamic is the Go call; Native is the equivalent Python function.")
-    print(f"{'':<26} {'Dynamic':>12} {'Native':>12}  speedup")
+    print()
+    print("The demo's benchmark: Dynamic is the call into Go, Native the same work in Python.")
+    print(f"{'':<26} {'Dynamic':>12} {'Native':>12}  speed-up")
     for row in results:
         go_s, py_s = float(row["dynamic_s"]), float(row["native_s"])
         ratio = py_s / go_s
         faster = f"Go x{ratio:,.0f} faster" if ratio >= 1 else f"Python x{1 / ratio:.1f} faster"
         print(f"{row['name']:<26} {_duration(go_s):>12} {_duration(py_s):>12}  {faster}")
+    print(
+        "A call into Go costs a fixed fraction of a microsecond, so Python wins the tiny calls "
+        "(printing,\na small JSON document); on bulk data (masking kilobytes) the Go loop wins "
+        "by orders of magnitude.\nThe Native masking here is a plain Python loop: the "
+        "WebSocket libraries do much better (--peers)."
+    )
+
+
+def summary(budget: float) -> dict[str, Any]:
+    """gomask's mask() against each installed library's masker, at a few sizes."""
+    rows: dict[str, dict[str, float]] = {}
+    for size in SUMMARY_SIZES:
+        data = os.urandom(size)
+        key = os.urandom(4)
+        timed = {im.name: im.make(data, key) for im in implementations() if size <= im.max_size}
+        rows[str(size)] = best_of(timed, budget, 3)
+    return {"seconds": rows, "implementations": _implementation_table()}
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = summary["implementations"]
+    peers = [name for name, im in table.items() if im["versus"]]
+    if not peers:
+        print("\nNo WebSocket library is installed to compare with (pip install gomask[bench]).")
+        return
+    print("\ngomask ÷ each library's masker, time per call (below 1: gomask is faster):")
+    for peer in peers:
+        ours = table[peer]["versus"]
+        cells = [
+            f"{_ratio(row[ours] / row[peer])} at {_size_name(int(size))}"
+            for size, row in summary["seconds"].items()
+            if peer in row
+        ]
+        print(f"  {peer}: " + ", ".join(cells))
+    print("  (python -m gomask bench --peers: every size, and where gomask starts to win)")
 
 
 def _duration(seconds: float) -> str:
@@ -334,9 +397,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
-# --- peers ---------------------------------------------------------------------------------
+def _ratio(r: float) -> str:
+    return f"{r:.2f}"
 
-_PEER_DISTRIBUTIONS = {"websockets": "websockets", "aiohttp": "aiohttp", "wsproto": "wsproto"}
+
+# --- the libraries' maskers -----------------------------------------------------------------
+
+_LIBRARIES = ("websockets", "aiohttp", "wsproto", "tornado", "autobahn")
 
 
 @dataclass(frozen=True)
@@ -344,19 +411,24 @@ class Implementation:
     """One masking function under test."""
 
     name: str
-    #: "copy": fn(data: bytes, key) returns the masked data; "inplace":
-    #: fn masks a bytearray in place.
+    #: "copy": returns the masked data; "inplace": masks a bytearray in place.
     kind: str
     #: Builds the timed call for a payload of random bytes and a key.
     make: Callable[[bytes, bytes], Timed]
-    #: The gomask function the peer is compared with.
+    #: The gomask function it is compared with (None: it is gomask's).
     versus: str | None = None
-    #: Largest size worth timing (pure-Python peers take seconds at 16 MiB).
+    #: Largest size worth timing.
     max_size: int = 1 << 62
 
 
+def _lang(fn: object, native_module: str) -> str:
+    """ "C" if *fn* comes from the library's compiled module, else "Python"."""
+    return "Python" if getattr(fn, "__module__", None) != native_module else "C"
+
+
 def implementations() -> list[Implementation]:
-    """gomask's two calls and the peers that are installed."""
+    """gomask's calls, gomask's own pure-Python path, and the maskers the
+    installed libraries use on this interpreter."""
     impls = [
         Implementation("gomask mask", "copy", lambda d, k: Timed(gomask_mask.mask, d, k)),
         Implementation(
@@ -365,30 +437,55 @@ def implementations() -> list[Implementation]:
             lambda d, k: Timed(gomask_mask.mask_inplace, bytearray(d), k),
         ),
     ]
-    with contextlib.suppress(ImportError):
-        speedups = importlib.import_module("websockets.speedups")
+    if gomask_mask.implementation() == "go" and not _fallback.XOR_AS_INTEGERS:
+        # PyPy: what gomask runs where a call into Go does not pay.
         impls.append(
             Implementation(
-                "websockets apply_mask",
+                "gomask pure Python",
                 "copy",
-                lambda d, k: Timed(speedups.apply_mask, d, k),
+                lambda d, k: Timed(_fallback.mask, d, k),
                 versus="gomask mask",
+                max_size=PURE_PYTHON_MAX,
             )
         )
     with contextlib.suppress(ImportError):
-        aiohttp_mask = importlib.import_module("aiohttp._websocket.mask")
-        cython_mask = aiohttp_mask._websocket_mask_cython
+        apply_mask = importlib.import_module("websockets.frames").apply_mask
+        lang = "C" if "speedups" in getattr(apply_mask, "__module__", "") else "Python"
         impls.append(
             Implementation(
-                "aiohttp mask (in place)",
-                "inplace",
-                lambda d, k: Timed(cython_mask, k, bytearray(d)),
-                versus="gomask mask_inplace",
+                f"websockets ({lang})",
+                "copy",
+                lambda d, k: Timed(apply_mask, d, k),
+                versus="gomask mask",
+                max_size=1 << 62 if lang == "C" else PURE_PYTHON_MAX,
             )
         )
     with contextlib.suppress(ImportError):
-        frame_protocol = importlib.import_module("wsproto.frame_protocol")
-        masker = frame_protocol.XorMaskerSimple
+        aiohttp_mask = importlib.import_module("aiohttp._websocket.helpers").websocket_mask
+        lang = _lang(aiohttp_mask, "aiohttp._websocket.mask")
+        impls.append(
+            Implementation(
+                f"aiohttp ({lang}, in place)",
+                "inplace",
+                lambda d, k: Timed(aiohttp_mask, k, bytearray(d)),
+                versus="gomask mask_inplace",
+                max_size=1 << 62 if lang == "C" else PURE_PYTHON_MAX,
+            )
+        )
+    with contextlib.suppress(ImportError):
+        tornado_mask = importlib.import_module("tornado.util")._websocket_mask
+        lang = _lang(tornado_mask, "tornado.speedups")
+        impls.append(
+            Implementation(
+                f"tornado ({lang})",
+                "copy",
+                lambda d, k: Timed(tornado_mask, k, d),
+                versus="gomask mask",
+                max_size=1 << 62 if lang == "C" else PURE_PYTHON_MAX,
+            )
+        )
+    with contextlib.suppress(ImportError):
+        masker = importlib.import_module("wsproto.frame_protocol").XorMaskerSimple
 
         def wsproto_mask(data: bytes, key: bytes) -> bytearray:
             result: bytearray = masker(key).process(data)
@@ -396,40 +493,39 @@ def implementations() -> list[Implementation]:
 
         impls.append(
             Implementation(
-                "wsproto XorMaskerSimple",
+                "wsproto (Python)",
                 "copy",
                 lambda d, k: Timed(wsproto_mask, d, k),
                 versus="gomask mask",
-                max_size=4 * MiB,
+                max_size=PURE_PYTHON_MAX,
             )
         )
     return impls
 
 
+def _implementation_table() -> dict[str, dict[str, Any]]:
+    return {im.name: {"kind": im.kind, "versus": im.versus} for im in implementations()}
+
+
 def peer_comparison(budget: float) -> dict[str, Any]:
-    """Time every implementation at every size, the batch API and the floor."""
+    """Every implementation at every size, crossovers, call overhead, batch."""
     impls = implementations()
     key = os.urandom(4)
     sizes: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
     for i, size in enumerate(PEER_SIZES):
         data = os.urandom(size)
-        timed = {im.name: im.make(data, key) for im in impls if size <= im.max_size}
         _check_results(impls, data, key)
-        # Fewer rounds for the big sizes: each batch is the same budget.
+        timed = {im.name: im.make(data, key) for im in impls if size <= im.max_size}
         rounds = 5 if size <= 64 * KiB else 3
-        best = best_of(timed, budget, rounds)
-        sizes[str(size)] = best
+        sizes[str(size)] = best_of(timed, budget, rounds)
         elapsed = time.perf_counter() - started
         _progress(f"[{i + 1}/{len(PEER_SIZES)}] {_size_name(size)} timed ({elapsed:.0f} s)")
-    result: dict[str, Any] = {
-        "implementations": {im.name: {"kind": im.kind, "versus": im.versus} for im in impls},
-        "seconds": sizes,
-    }
+    result: dict[str, Any] = {"implementations": _implementation_table(), "seconds": sizes}
     result["crossover"] = crossovers(impls, sizes, key, budget)
     _progress("crossovers found")
-    result["floor"] = floor_comparison(budget)
-    _progress("floor timed")
+    result["overhead"] = call_overhead(budget)
+    _progress("call overhead timed")
     result["batch"] = batch_comparison(budget)
     _progress("batch timed")
     return result
@@ -439,7 +535,7 @@ def _check_results(impls: list[Implementation], data: bytes, key: bytes) -> None
     """Every implementation must compute the same thing before it is timed."""
     if len(data) > MiB:
         return
-    want = gomask_mask.mask(data, key)
+    want = _fallback.mask(data, key)
     for im in impls:
         if len(data) > im.max_size:
             continue
@@ -448,7 +544,7 @@ def _check_results(impls: list[Implementation], data: bytes, key: bytes) -> None
         if im.kind == "inplace":
             result = next(a for a in timed.args if isinstance(a, bytearray))
         if bytes(result) != want:  # type: ignore[call-overload]
-            raise AssertionError(f"{im.name} disagrees with gomask.mask at {len(data)} bytes")
+            raise AssertionError(f"{im.name} disagrees with the reference at {len(data)} bytes")
 
 
 def crossovers(
@@ -457,7 +553,7 @@ def crossovers(
     key: bytes,
     budget: float,
 ) -> dict[str, int | None]:
-    """For each peer, the smallest size from which gomask is faster.
+    """For each library, the smallest size from which gomask is faster.
 
     On the grid of sizes already timed, that is the first size from which
     gomask is faster at every larger size too; the exact size is then found
@@ -498,31 +594,32 @@ def crossovers(
     return found
 
 
-def floor_comparison(budget: float) -> dict[str, Any]:
+def call_overhead(budget: float) -> dict[str, Any]:
     """gomask's calls against the leanest plain-ctypes binding of the same job.
 
-    The floor of ``mask()`` is a Python function that allocates the result
-    and makes one typed call, with the same arguments, into an empty Go
-    function of the same prototype; that of ``mask_inplace()`` pins the
-    buffer the cheapest way ctypes has (``c_char.from_buffer``) and makes
-    the same empty call. What gomask adds to it is its validation.
+    The lean ``mask()`` allocates the result and makes one typed call, with
+    the same arguments, into an empty Go function of the same prototype;
+    the lean ``mask_inplace()`` pins the buffer the cheapest way ctypes has
+    (``c_char.from_buffer``) and makes the same empty call. What gomask
+    adds is its validation of the arguments and the choice of call.
     """
     lib = _native.library()
     empty = lib.debug_gil.get("empty")
     if empty is None:
-        return {"seconds": {}, "missing": "the library was built without its benchmark exports"}
+        return {"missing": "this library was built without its benchmark exports"}
     pin = ctypes.c_char.from_buffer
+    pointer_to = _native.pointer_to
 
-    def floor_mask(data: bytes, key: bytes) -> bytes:
+    def lean_mask(data: bytes, key: bytes) -> bytes:
         n = len(data)
         out = bytes(n)
-        empty(out, data, n, key)
+        empty(out, pointer_to(data), n, pointer_to(key))
         return out
 
-    def floor_mask_inplace(buf: bytearray, key: bytes) -> None:
+    def lean_mask_inplace(buf: bytearray, key: bytes) -> None:
         pinned = pin(buf)
         address = ctypes.addressof(pinned)
-        empty(address, address, len(buf), key)
+        empty(address, address, len(buf), pointer_to(key))
 
     key = os.urandom(4)
     rows: dict[str, dict[str, float]] = {}
@@ -530,10 +627,10 @@ def floor_comparison(budget: float) -> dict[str, Any]:
         data = os.urandom(size)
         buf = bytearray(data)
         timed = {
-            "mask": Timed(gomask_mask.mask, data, key),
-            "mask floor": Timed(floor_mask, data, key),
-            "mask_inplace": Timed(gomask_mask.mask_inplace, buf, key),
-            "mask_inplace floor": Timed(floor_mask_inplace, buf, key),
+            "gomask mask": Timed(gomask_mask.mask, data, key),
+            "lean mask": Timed(lean_mask, data, key),
+            "gomask mask_inplace": Timed(gomask_mask.mask_inplace, buf, key),
+            "lean mask_inplace": Timed(lean_mask_inplace, buf, key),
         }
         rows[str(size)] = best_of(timed, budget, 5)
     return {"seconds": rows}
@@ -555,213 +652,190 @@ def batch_comparison(budget: float, count: int = 1000, size: int = 125) -> dict[
 
     timed = {
         "gomask mask_batch": Timed(gomask_mask.mask_batch, payloads, key_bytes),
-        "gomask mask_batch (key list)": Timed(gomask_mask.mask_batch, payloads, keys),
-        "loop of gomask mask": Timed(gomask_loop, payloads, keys),
+        "gomask mask_batch, a list of keys": Timed(gomask_mask.mask_batch, payloads, keys),
+        "a loop of gomask mask": Timed(gomask_loop, payloads, keys),
     }
     with contextlib.suppress(ImportError):
-        apply_mask = importlib.import_module("websockets.speedups").apply_mask
+        apply_mask = importlib.import_module("websockets.frames").apply_mask
 
         def websockets_loop(payloads: list[bytes], keys: list[bytes]) -> list[bytes]:
             return [apply_mask(p, k) for p, k in zip(payloads, keys, strict=True)]
 
-        timed["loop of websockets apply_mask"] = Timed(websockets_loop, payloads, keys)
-    seconds = best_of(timed, budget, 5)
-    return {"count": count, "size": size, "seconds": seconds}
+        timed["a loop of websockets apply_mask"] = Timed(websockets_loop, payloads, keys)
+    return {"count": count, "size": size, "seconds": best_of(timed, budget, 5)}
 
 
-# --- threads ---------------------------------------------------------------------------------
+# --- threads and goroutines -------------------------------------------------------------------
+
+#: The settings compared by --threads: the library's defaults, and no split.
+_SETTINGS = {"default": None, "1 goroutine": 1}
 
 
-def thread_scaling(budget: float, size: int = 4 * MiB, calls: int = 0) -> dict[str, Any]:
-    """Two threads, each masking its own *size* buffer in place *calls*
-    times, against one thread doing both threads' calls; for gomask with
-    splitting over goroutines off (only the GIL release at work) and with
-    the default settings, and for the peers that mask in place."""
-    threads = 2
-    key = os.urandom(4)
-    candidates: dict[str, Callable[[bytearray], object]] = {
-        "gomask mask_inplace, 1 goroutine per call": lambda b: gomask_mask.mask_inplace(b, key),
-        "gomask mask_inplace, default settings": lambda b: gomask_mask.mask_inplace(b, key),
-    }
-    with contextlib.suppress(ImportError):
-        cython_mask = importlib.import_module("aiohttp._websocket.mask")._websocket_mask_cython
-        candidates["aiohttp mask (in place)"] = lambda b: cython_mask(key, b)
-    results: dict[str, dict[str, float]] = {}
+@contextlib.contextmanager
+def _workers(workers: int | None) -> Iterator[None]:
     saved = gomask_mask.get_parallelism()
-    for name, fn in candidates.items():
-        if "1 goroutine" in name:
-            gomask_mask.set_parallelism(workers=1)
-        try:
-            buffers = [bytearray(os.urandom(size)) for _ in range(threads)]
-            n = calls or max(4, round(budget * 10 / max(_one_call(fn, buffers[0]), 1e-7)))
-            serial, parallel = [], []
-            for _ in range(3):
-                serial.append(_serial(fn, buffers, n))
-                parallel.append(_threaded(fn, buffers, n))
-            results[name] = {
-                "calls_per_thread": n,
-                "serial_s": min(serial),
-                "threads_s": min(parallel),
-                "ratio": min(parallel) / min(serial),
-            }
-        finally:
-            gomask_mask.set_parallelism(*saved)
-        _progress(f"threads: {name} timed")
-    return {"threads": threads, "size": size, "results": results}
+    try:
+        if workers is not None:
+            gomask_mask.set_parallelism(workers=workers)
+        yield
+    finally:
+        gomask_mask.set_parallelism(*saved)
 
 
-def _one_call(fn: Callable[[bytearray], object], buf: bytearray) -> float:
-    start = time.perf_counter()
-    for _ in range(3):
-        fn(buf)
-    return (time.perf_counter() - start) / 3
+def _masker(kind: str, size: int) -> Callable[[], object]:
+    """One call of *kind* ("in place" or "copy") on a buffer of *size* bytes."""
+    key = os.urandom(4)
+    if kind == "in place":
+        buf = bytearray(os.urandom(size))
+        return lambda: gomask_mask.mask_inplace(buf, key)
+    data = os.urandom(size)
+    return lambda: gomask_mask.mask(data, key)
 
 
-def _serial(fn: Callable[[bytearray], object], buffers: list[bytearray], n: int) -> float:
-    start = time.perf_counter()
-    for _ in range(n):
-        for buf in buffers:
-            fn(buf)
-    return time.perf_counter() - start
+def _paired(measure: Callable[[int | None], float], rounds: int) -> dict[str, float]:
+    """Medians of *measure* for each setting of _SETTINGS, alternating."""
+    samples: dict[str, list[float]] = {name: [] for name in _SETTINGS}
+    for _ in range(rounds):
+        for name, workers in _SETTINGS.items():
+            with _workers(workers):
+                samples[name].append(measure(workers))
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    medians["ratio"] = medians["default"] / medians["1 goroutine"]
+    return medians
 
 
-def _threaded(fn: Callable[[bytearray], object], buffers: list[bytearray], n: int) -> float:
-    barrier = threading.Barrier(len(buffers) + 1)
+def _back_to_back(kind: str, size: int, budget: float) -> Callable[[int | None], float]:
+    call = _masker(kind, size)
 
-    def work(buf: bytearray) -> None:
+    def measure(workers: int | None) -> float:
+        call()
+        return time_call(call, budget, repeats=3)
+
+    return measure
+
+
+def _spaced(kind: str, size: int, gaps: list[float]) -> Callable[[int | None], float]:
+    """Mean time of one call, each after the given idle gap (not timed)."""
+    call = _masker(kind, size)
+
+    def measure(workers: int | None) -> float:
+        total = 0.0
+        for gap in gaps:
+            if gap:
+                time.sleep(gap)
+            start = time.perf_counter()
+            call()
+            total += time.perf_counter() - start
+        return total / len(gaps)
+
+    return measure
+
+
+#: The gaps of "irregular": back to back and apart, as frames reach a server.
+IRREGULAR_GAPS = (0.0, 0.0, 20e-6, 200e-6, 1e-3, 3e-3)
+
+
+def _concurrent(threads: int, size: int, calls: int) -> Callable[[int | None], float]:
+    """Wall time of *threads* threads each masking its own buffer *calls*
+    times at once, divided by the time of the same calls made serially."""
+    key = os.urandom(4)
+    buffers = [bytearray(os.urandom(size)) for _ in range(threads)]
+
+    def serial() -> float:
+        start = time.perf_counter()
+        for _ in range(calls):
+            for buf in buffers:
+                gomask_mask.mask_inplace(buf, key)
+        return time.perf_counter() - start
+
+    def at_once() -> float:
+        barrier = threading.Barrier(threads + 1)
+
+        def work(buf: bytearray) -> None:
+            barrier.wait()
+            for _ in range(calls):
+                gomask_mask.mask_inplace(buf, key)
+
+        workers = [threading.Thread(target=work, args=(buf,)) for buf in buffers]
+        for w in workers:
+            w.start()
         barrier.wait()
-        for _ in range(n):
-            fn(buf)
+        start = time.perf_counter()
+        for w in workers:
+            w.join()
+        return time.perf_counter() - start
 
-    workers = [threading.Thread(target=work, args=(buf,)) for buf in buffers]
-    for w in workers:
-        w.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for w in workers:
-        w.join()
-    return time.perf_counter() - start
+    def measure(workers: int | None) -> float:
+        return at_once() / serial()
+
+    return measure
 
 
-# --- targets ---------------------------------------------------------------------------------
+def small_call_scaling(seconds: float, rounds: int = 5, size: int = 125) -> dict[str, Any]:
+    """Calls per second of mask() on *size* bytes from 1 and 2 threads, each
+    with its own payload and key (median over rounds, alternating)."""
+
+    def rate(threads: int) -> float:
+        counts = [0] * threads
+        barrier = threading.Barrier(threads + 1)
+        stop = threading.Event()
+
+        def work(i: int) -> None:
+            data, key, mask, c = os.urandom(size), os.urandom(4), gomask_mask.mask, 0
+            barrier.wait()
+            while not stop.is_set():
+                for _ in range(200):
+                    mask(data, key)
+                c += 200
+            counts[i] = c
+
+        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+        for w in workers:
+            w.start()
+        barrier.wait()
+        start = time.perf_counter()
+        time.sleep(seconds)
+        stop.set()
+        for w in workers:
+            w.join()
+        return sum(counts) / (time.perf_counter() - start)
+
+    samples: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(rounds):
+        for threads in samples:
+            samples[threads].append(rate(threads))
+    one, two = statistics.median(samples[1]), statistics.median(samples[2])
+    return {"size": size, "calls_per_second": {"1": one, "2": two}, "scaling": two / one}
 
 
-@dataclass
-class Target:
-    """One row of the performance targets."""
+def thread_report(budget: float) -> dict[str, Any]:
+    """What --threads measures; every row compares the default settings with
+    splitting off (workers=1), alternating, medians."""
+    rounds = 7
+    rows: list[dict[str, Any]] = []
 
-    work: str
-    limit: float
-    measured: float | None
-    detail: str = ""
-    #: "<=": measured must not exceed limit; ">=": must reach it.
-    sense: str = "<="
-    extra: dict[str, float] = field(default_factory=dict)
+    def add(case: str, kind: str, size: int, measure: Callable[[int | None], float]) -> None:
+        rows.append({"case": case, "kind": kind, "size": size, **_paired(measure, rounds)})
+        _progress(f"threads: {case}, {kind}, {_size_name(size)}")
 
-    @property
-    def met(self) -> bool | None:
-        if self.measured is None:
-            return None
-        return self.measured <= self.limit if self.sense == "<=" else self.measured >= self.limit
-
-
-def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The performance targets of gomask, as ratios measured in this run."""
-    peers = report["peers"]
-    seconds = peers["seconds"]
-    targets: list[Target] = []
-
-    def ratio(ours: str, peer: str, size: int) -> float | None:
-        row = seconds.get(str(size), {})
-        if ours in row and peer in row:
-            return float(row[ours] / row[peer])
-        return None
-
-    pairs = (
-        ("gomask mask_inplace", "aiohttp mask (in place)"),
-        ("gomask mask", "websockets apply_mask"),
-    )
-    for ours, peer in pairs:
-        for size, limit in ((MiB, 1.0), (16 * MiB, 0.75), (64 * KiB, 1.5)):
-            targets.append(
-                Target(f"{ours} ÷ {peer}, {_size_name(size)}", limit, ratio(ours, peer, size))
-            )
-    small_size_limits = (
-        ("gomask mask", "websockets apply_mask", 6.0),
-        ("gomask mask_inplace", "aiohttp mask (in place)", 15.0),
-    )
-    for ours, peer, limit in small_size_limits:
-        for size in FLOOR_SIZES:
-            targets.append(
-                Target(f"{ours} ÷ {peer}, {_size_name(size)}", limit, ratio(ours, peer, size))
-            )
-    floor = peers["floor"]["seconds"]
-    for size in FLOOR_SIZES:
-        row = floor.get(str(size))
-        for call in ("mask", "mask_inplace"):
-            targets.append(
-                Target(
-                    f"{call} ÷ the leanest ctypes binding of the same call, {_size_name(size)}",
-                    1.3,
-                    row[call] / row[f"{call} floor"] if row else None,
-                )
-            )
-    if "threads" in report:
-        # The target is about the GIL: with splitting over goroutines off,
-        # only the GIL release lets two threads use two cores. With the
-        # default settings one thread already uses both (its calls are
-        # split), so two threads cannot halve the time; their ratio is
-        # reported beside it.
-        results = report["threads"]["results"]
-        alone = results.get("gomask mask_inplace, 1 goroutine per call")
-        split = results.get("gomask mask_inplace, default settings")
-        if alone is not None:
-
-            def per_call(r: dict[str, float]) -> float:
-                return r["serial_s"] / r["calls_per_thread"]
-
-            targets.append(
-                Target(
-                    "2 threads ÷ serial, 4 MiB in place, 1 goroutine per call",
-                    0.7,
-                    alone["ratio"],
-                    detail=(
-                        f"default settings: 2 threads ÷ serial {split['ratio']:.2f}, "
-                        f"serial {per_call(split) / per_call(alone):.2f} times the time of "
-                        "1 goroutine per call"
-                        if split
-                        else ""
-                    ),
-                )
-            )
-    batch = peers["batch"]["seconds"]
-    loop = batch["loop of gomask mask"]
-    targets.append(
-        Target(
-            f"batch speed-up per frame over a loop of gomask mask "
-            f"({peers['batch']['count']} x {peers['batch']['size']} B)",
-            3.0,
-            loop / batch["gomask mask_batch"],
-            sense=">=",
-            detail=(
-                f"over a loop of websockets apply_mask: "
-                f"{batch['loop of websockets apply_mask'] / batch['gomask mask_batch']:.2f}"
-                if "loop of websockets apply_mask" in batch
-                else ""
-            ),
-        )
-    )
-    return [
-        {
-            "work": t.work,
-            "limit": t.limit,
-            "sense": t.sense,
-            "measured": t.measured,
-            "met": t.met,
-            "detail": t.detail,
-        }
-        for t in targets
-    ]
+    rng = random.Random(1)
+    irregular = [rng.choice(IRREGULAR_GAPS) for _ in range(24)]
+    for kind in ("in place", "copy"):
+        for size in (MiB, 4 * MiB, 16 * MiB, 32 * MiB):
+            add("back to back", kind, size, _back_to_back(kind, size, budget))
+    for kind in ("in place", "copy"):
+        for size in (MiB, 4 * MiB, 16 * MiB):
+            add("irregular gaps", kind, size, _spaced(kind, size, irregular))
+            add("cold", kind, size, _spaced(kind, size, [5e-3] * 8))
+    for threads in (2, 4):
+        for size in (4 * MiB, 16 * MiB):
+            # About 30 ms of work per thread at 15 GB/s.
+            calls = max(3, round(0.03 / (size / 15e9)))
+            case = f"{threads} threads at once ÷ serial"
+            add(case, "in place", size, _concurrent(threads, size, calls))
+    scaling = small_call_scaling(seconds=max(0.1, budget * 5))
+    _progress("threads: small calls")
+    return {"rows": rows, "small_calls": scaling, "settings": list(_SETTINGS)}
 
 
 # --- printing ------------------------------------------------------------------------------
@@ -778,76 +852,118 @@ def _size_name(n: int) -> str:
 def _print_peers(peers: dict[str, Any]) -> None:
     names = list(peers["implementations"])
     seconds = peers["seconds"]
+    width = max(16, *(len(n) for n in names)) + 1
     print()
     print("Masking: µs per call (GB/s)")
-    print(f"{'size':>8} " + " ".join(f"{n:>24}" for n in names))
+    print(f"{'size':>8} " + "".join(f"{n:>{width}}" for n in names))
     for size, row in seconds.items():
         cells = []
         for n in names:
             if n in row:
                 s = row[n]
-                cells.append(f"{s * 1e6:>13.3f} ({int(size) / s / 1e9:6.2f})")
+                cells.append(f"{f'{s * 1e6:.3f} ({int(size) / s / 1e9:.2f})':>{width}}")
             else:
-                cells.append(f"{'-':>24}")
-        print(f"{_size_name(int(size)):>8} " + " ".join(cells))
+                cells.append(f"{'-':>{width}}")
+        print(f"{_size_name(int(size)):>8} " + "".join(cells))
+    others = [n for n in names if peers["implementations"][n]["versus"]]
+    if others:
+        print()
+        print("gomask ÷ each, time per call (below 1: gomask is faster)")
+        print(f"{'size':>8} " + "".join(f"{n:>{width}}" for n in others))
+        for size, row in seconds.items():
+            cells = []
+            for n in others:
+                ours = peers["implementations"][n]["versus"]
+                cell = f"{row[ours] / row[n]:.2f}" if n in row and ours in row else "-"
+                cells.append(f"{cell:>{width}}")
+            print(f"{_size_name(int(size)):>8} " + "".join(cells))
+        print()
+        print("gomask is faster from:")
+        for peer, size in peers["crossover"].items():
+            ours = peers["implementations"][peer]["versus"]
+            top = max(int(s) for s, row in seconds.items() if peer in row)
+            where = (
+                f"not up to {_size_name(top)}"
+                if size is None
+                else f"{size:,} bytes ({_human(size)})"
+            )
+            print(f"  {ours} vs {peer}: {where}")
+    overhead = peers["overhead"]
     print()
-    print("gomask ÷ peer (time ratio; below 1 gomask is faster)")
-    peers_only = [n for n in names if peers["implementations"][n]["versus"]]
-    print(f"{'size':>8} " + " ".join(f"{n:>24}" for n in peers_only))
-    for size, row in seconds.items():
-        cells = []
-        for n in peers_only:
-            ours = peers["implementations"][n]["versus"]
-            cells.append(f"{row[ours] / row[n]:>24.2f}" if n in row else f"{'-':>24}")
-        print(f"{_size_name(int(size)):>8} " + " ".join(cells))
-    print()
-    print("Crossover: smallest size from which gomask is faster")
-    for peer, size in peers["crossover"].items():
-        ours = peers["implementations"][peer]["versus"]
-        where = "never (up to 16 MiB)" if size is None else f"{size} bytes ({_size_name(size)})"
-        print(f"  {ours} vs {peer}: {where}")
-    print()
-    print("Cost of a call into Go: µs per call")
-    floor = peers["floor"]["seconds"]
-    columns = list(next(iter(floor.values())))
-    print(f"{'size':>8} " + " ".join(f"{c:>21}" for c in columns))
-    for size, row in floor.items():
-        print(f"{_size_name(int(size)):>8} " + " ".join(f"{row[c] * 1e6:>21.3f}" for c in columns))
+    if "missing" in overhead:
+        print(f"Call overhead: not measured, {overhead['missing']}")
+    else:
+        print(
+            "Call overhead: µs per call of gomask and of the leanest ctypes call of the same job "
+            "(an empty Go function)"
+        )
+        print(f"{'size':>8} {'mask':>8} {'lean':>8} {'ratio':>6}   {'mask_inplace':>12} "
+              f"{'lean':>8} {'ratio':>6}")  # fmt: skip
+        for size, row in overhead["seconds"].items():
+            a, b = row["gomask mask"], row["lean mask"]
+            c, d = row["gomask mask_inplace"], row["lean mask_inplace"]
+            print(
+                f"{_size_name(int(size)):>8} {a * 1e6:8.3f} {b * 1e6:8.3f} {a / b:6.2f}   "
+                f"{c * 1e6:12.3f} {d * 1e6:8.3f} {c / d:6.2f}"
+            )
     batch = peers["batch"]
     print()
     print(f"Batch: {batch['count']} payloads of {batch['size']} B, each with its own key")
     base = batch["seconds"]["gomask mask_batch"]
     for name, s in batch["seconds"].items():
         print(
-            f"  {name:<32} {s * 1e6:>10.1f} µs  {s / batch['count'] * 1e9:>7.1f} ns per payload"
-            f"  ({s / base:.2f}x mask_batch)"
+            f"  {name:<34} {s * 1e6:>9.1f} µs  {s / batch['count'] * 1e9:>7.1f} ns per payload"
+            f"  ({s / base:.2f} x mask_batch)"
         )
 
 
-def _print_threads(threads: dict[str, Any]) -> None:
+def _human(n: int) -> str:
+    if n >= MiB:
+        return f"{n / MiB:.1f} MiB"
+    if n >= KiB:
+        return f"{n / KiB:.0f} KiB"
+    return f"{n} B"
+
+
+def _print_threads(report: dict[str, Any]) -> None:
     print()
     print(
-        f"Threads: {threads['threads']} threads, each masking its own "
-        f"{_size_name(threads['size'])} buffer, against the same calls in one thread"
+        "Goroutines and threads: µs per call with the default settings and with one goroutine "
+        "per call\n(set_parallelism(workers=1)); ratio below 1: the default is faster"
     )
-    for name, r in threads["results"].items():
+    print(
+        f"  {'case':<28} {'kind':<9} {'size':>7} {'default':>11} {'1 goroutine':>12} {'ratio':>6}"
+    )
+    for row in report["rows"]:
+        if row["case"].endswith("÷ serial"):
+            continue
         print(
-            f"  {name:<44} serial {r['serial_s'] * 1e3:8.1f} ms  threads "
-            f"{r['threads_s'] * 1e3:8.1f} ms  ratio {r['ratio']:.2f}"
+            f"  {row['case']:<28} {row['kind']:<9} {_size_name(row['size']):>7} "
+            f"{row['default'] * 1e6:11.1f} {row['1 goroutine'] * 1e6:12.1f} {row['ratio']:6.2f}"
         )
-
-
-def _print_targets(targets: list[dict[str, Any]]) -> None:
     print()
-    print("Targets (ratios from this run)")
-    for t in targets:
-        measured = "n/a" if t["measured"] is None else f"{t['measured']:.2f}"
-        verdict = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
-        detail = f"  [{t['detail']}]" if t["detail"] else ""
-        print(f"  {t['work']:<78} {measured:>6} {t['sense']} {t['limit']:<5} {verdict}{detail}")
+    print(
+        "Threads masking their own buffers at once: wall time ÷ the same calls made one after\n"
+        "the other by one thread (below 1: the threads use more than one CPU)"
+    )
+    print(f"  {'threads':<28} {'kind':<9} {'size':>7} {'default':>11} {'1 goroutine':>12}")
+    for row in report["rows"]:
+        if not row["case"].endswith("÷ serial"):
+            continue
+        print(
+            f"  {row['case']:<28} {row['kind']:<9} {_size_name(row['size']):>7} "
+            f"{row['default']:11.2f} {row['1 goroutine']:12.2f}"
+        )
+    small = report["small_calls"]
+    rates = small["calls_per_second"]
+    print()
+    print(
+        f"Small calls: mask() of {small['size']} B, {rates['1'] / 1e6:.2f} million calls/s from "
+        f"one thread, {rates['2'] / 1e6:.2f} from two ({small['scaling']:.2f} x)"
+    )
 
 
-# --- plot ------------------------------------------------------------------------------------
+# --- plots ---------------------------------------------------------------------------------
 
 
 def _require_matplotlib() -> None:
@@ -855,18 +971,29 @@ def _require_matplotlib() -> None:
         importlib.import_module("matplotlib")
     except ImportError:
         raise SystemExit(
-            "--plot needs matplotlib: pip install 'gomask[bench]' (or pip install matplotlib)"
+            "--plot needs matplotlib: pip install matplotlib (or gomask[bench])"
         ) from None
 
 
-def plot(report: dict[str, Any], path: str) -> None:
-    """Throughput against payload size, log-log, one line per implementation."""
+def plot(report: dict[str, Any], path: str) -> list[Path]:
+    """Throughput against payload size into *path*, and gomask ÷ each
+    library against size, with a line at 1, beside it (``-ratio``)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     peers = report["peers"]
+    m = report["machine"]
+    title = (
+        f"{m['cpu']}, {m['cpus']} CPUs, {m['platform']}, {m['python']}, "
+        f"Go {m.get('go')} ({m.get('mask_kernel')} kernel)"
+    )
+    ticks = [int(s) for s in peers["seconds"]]
+    labels = [_size_name(s).replace(" ", "") for s in ticks]
+    out = Path(path)
+    ratio_path = out.with_name(f"{out.stem}-ratio{out.suffix or '.png'}")
+
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     for name in peers["implementations"]:
         points = [
@@ -878,18 +1005,38 @@ def plot(report: dict[str, Any], path: str) -> None:
         ax.plot(*zip(*points, strict=True), style, marker="o", markersize=3, label=name)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ticks = [int(s) for s in peers["seconds"]]
-    ax.set_xticks(ticks, [_size_name(s).replace(" ", "") for s in ticks], rotation=45)
+    ax.set_xticks(ticks, labels, rotation=45)
     ax.set_xlabel("payload size")
     ax.set_ylabel("throughput (GB/s, higher is better)")
-    m = report["machine"]
-    ax.set_title(
-        f"WebSocket masking throughput\n{m['cpu']}, {m['cpus']} CPUs, {m['platform']}, "
-        f"{m['python']}, Go {m.get('go')} ({m.get('mask_kernel')} kernel)",
-        fontsize=9,
-    )
+    ax.set_title(f"WebSocket masking throughput\n{title}", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(out)
     plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    for name, im in peers["implementations"].items():
+        if not im["versus"]:
+            continue
+        points = [
+            (int(size), row[im["versus"]] / row[name])
+            for size, row in peers["seconds"].items()
+            if name in row and im["versus"] in row
+        ]
+        ax.plot(
+            *zip(*points, strict=True), marker="o", markersize=3, label=f"{im['versus']} ÷ {name}"
+        )
+    ax.axhline(1.0, color="black", linewidth=1)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(ticks, labels, rotation=45)
+    ax.set_xlabel("payload size")
+    ax.set_ylabel("gomask time ÷ library time (below 1: gomask is faster)")
+    ax.set_title(f"gomask against each library's masker\n{title}", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(ratio_path)
+    plt.close(fig)
+    return [out, ratio_path]

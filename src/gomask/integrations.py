@@ -72,14 +72,12 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
+from gomask._typing import Buffer
 from gomask.mask import KEY_SIZE, implementation
 from gomask.mask import mask as _mask
 from gomask.mask import mask_inplace as _mask_inplace
-
-if TYPE_CHECKING:
-    from typing_extensions import Buffer
 
 __all__ = [
     "AIOHTTP_MIN_SIZE",

@@ -34,11 +34,13 @@ How buffers reach Go depends on the interpreter, chosen once at import:
 
 from __future__ import annotations
 
+import ctypes
 import operator
 import os
 import sys
 import threading
 import types
+from array import array
 from collections.abc import Iterable
 from ctypes import addressof, c_char, c_size_t, string_at
 from itertools import accumulate
@@ -201,9 +203,8 @@ def mask_inplace(buffer: Buffer, key: Buffer, offset: int = 0) -> None:
             if lib is None:
                 lib = _native.load()
             pinned = _pin(buffer)
-            address = addressof(pinned)
-            call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
-            error = call(address, address, n, key)
+            call = lib.mask_inplace_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_inplace
+            error = call(addressof(pinned), n, key)
             del pinned  # releases the export: the bytearray may be resized again
             if error:
                 lib.raise_error(error)
@@ -298,16 +299,35 @@ def mask_batch(payloads: Iterable[Buffer], keys: Buffer | Iterable[Buffer]) -> l
     key_bytes = _batch_keys(keys, len(items))
     if not _GO_CPYTHON:  # PyPy's JIT inlines these calls: one at a time costs nothing more
         return [_mask_bytes(p, key_bytes[4 * i : 4 * i + 4]) for i, p in enumerate(items)]
-    count = len(items)
     source = b"".join(items)
     n = len(source)
     out = bytes(n) if n < _ZEROED_MAX else _native.new_bytes(None, n)
-    lengths = (c_size_t * count)(*map(len, items))
+    lengths = list(map(len, items))
+    # An array.array of size_t: built in C from the list, much faster than
+    # a ctypes array; it is this function's own, pinned for the call.
+    sizes = array(_SIZE_T_CODE, lengths)
+    pinned = _pin(sizes) if lengths else None
     lib = _native.library()
     call = lib.mask_batch_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_batch
-    lib.check(call(out, source, n, lengths, count, key_bytes, len(key_bytes)))
+    error = call(
+        out,
+        source,
+        n,
+        addressof(pinned) if pinned is not None else None,
+        len(lengths),
+        key_bytes,
+        len(key_bytes),
+    )
+    del pinned
+    lib.check(error)
     ends = list(accumulate(lengths))
-    return [out[start:end] for start, end in zip([0, *ends], ends)]
+    return [out[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+
+
+#: The array typecode of a C size_t.
+_SIZE_T_CODE = {ctypes.sizeof(t): t._type_ for t in (ctypes.c_uint, ctypes.c_ulonglong)}[
+    ctypes.sizeof(c_size_t)
+]
 
 
 # --- the general paths ------------------------------------------------------------------
@@ -381,9 +401,8 @@ def _masked_inplace(buffer: object, key: bytes, name: str) -> int:
             return n
         lib = _native.library()
         pinned = _pin(view)
-        address = addressof(pinned)
-        call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
-        error = call(address, address, n, key)
+        call = lib.mask_inplace_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_inplace
+        error = call(addressof(pinned), n, key)
         del pinned
     lib.check(error)
     return n

@@ -1,58 +1,49 @@
 package wsmask
 
 import (
-	"math"
 	"runtime"
-	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // MinPartSize is the smallest share of a buffer worth a goroutine of its
-// own: MaskParallel shares with one helper per MinPartSize bytes at most.
+// own: MaskParallel uses at most one goroutine per MinPartSize bytes.
 const MinPartSize = 256 << 10
 
 // DefaultParallelThreshold is the length from which the gomask library
-// splits a buffer over goroutines unless told otherwise.
-const DefaultParallelThreshold = 1 << 20
+// splits a buffer over goroutines unless told otherwise: a helper
+// goroutine starts working 0.1 to several milliseconds after it is
+// started (waking an idle thread, on a virtual machine), and the start
+// slows its caller, so only calls long enough to absorb that gain from
+// every arrival pattern (back to back, cold, irregular gaps, several
+// threads at once). `python -m gomask bench --threads` measures it.
+const DefaultParallelThreshold = 16 << 20
 
-// maxWorkers is GOMAXPROCS as the process started, read once: reading it
-// per call takes the scheduler's lock.
-var maxWorkers = runtime.GOMAXPROCS(0)
+// maxWorkers is the number of CPUs Go may use, read once: runtime.GOMAXPROCS
+// takes the scheduler's lock, which per call would serialise the threads
+// that call into Go.
+var maxWorkers = min(runtime.NumCPU(), runtime.GOMAXPROCS(0))
 
 // MaxWorkers returns the most goroutines MaskParallel shares a buffer
 // between: the CPUs Go may use, as read at start-up.
 func MaxWorkers() int { return maxWorkers }
 
-// MaskParallel is Mask shared with up to workers-1 helper goroutines.
+// splitting counts the MaskParallel calls in progress that could split.
+var splitting atomic.Int32
+
+// MaskParallel is Mask shared with up to workers-1 helper goroutines,
+// started for this call; fewer when the buffer has fewer than workers
+// MinPartSize shares or Go has fewer CPUs. While another call is split,
+// the CPUs are taken: this one masks alone, as Mask does, and the helpers
+// of the other leave their work to its caller as soon as they see this
+// one.
 //
-// The buffer is cut into chunks of chunkSize bytes that the calling
-// goroutine claims one at a time from the front and its helpers from the
-// back, so the caller starts at once, a helper that arrives late just takes
-// fewer chunks, and when the same buffer is masked again each goroutine
-// tends to get the part its core has cached (claiming in turn from one end
-// made in-place calls of 4-16 MiB up to twice as slow as one goroutine,
-// measured on a 2-vCPU KVM guest; from both ends, 1.4-2.2 times faster
-// than one goroutine). workers <=
-// 1, and inputs of less than two MinPartSize shares, fall back to Mask;
-// helpers beyond runtime.GOMAXPROCS-1 or one per MinPartSize are not used.
+// The buffer is cut into chunks of chunkSize bytes that the caller claims
+// one at a time from the front and the helpers from the back, so the
+// caller never waits for a helper that has not started: it masks
+// whatever is left, then waits only for the chunks helpers are masking,
+// and a helper that starts after every chunk is claimed does nothing.
 //
-// The helpers are goroutines kept from call to call, at most GOMAXPROCS-1
-// of them. After a call they poll for the next one for the window SetSpin
-// sets (50 µs by default), then sleep. A call shares its work with the
-// helpers that are polling, which join it within a microsecond; it wakes
-// sleeping ones (or starts them, the first time) only where that pays:
-//   - when the previous call ended less than a spin window ago: calls come
-//     back to back, and a helper woken now serves the next ones;
-//   - for buffers of 32 MiB or more, long enough for a helper woken now
-//     to help with this one.
-//
-// Waking a sleeping thread takes from 100 µs to milliseconds on a virtual
-// machine, and slows the thread that wakes it, so that a call that wakes
-// no helper costs about what Mask costs, and calls that come back to back
-// are split, and faster, from two MinPartSize shares on.
-//
-// When MaskParallel returns, every byte is masked and no helper touches
+// When MaskParallel returns, every byte is masked and no goroutine touches
 // dst or src any more, nor keeps a reference to them. A panic while
 // masking, on any goroutine, is raised again on the caller's.
 func MaskParallel(dst, src []byte, key [KeySize]byte, pos int, workers int) int {
@@ -61,22 +52,11 @@ func MaskParallel(dst, src []byte, key [KeySize]byte, pos int, workers int) int 
 		panic("wsmask: dst shorter than src")
 	}
 	workers = min(workers, maxWorkers, n/MinPartSize)
-	if workers <= 1 {
+	if workers < 2 {
 		return Mask(dst, src, key, pos)
 	}
-	// While another call shares its work, the CPUs are taken: this one masks
-	// alone, as it would without helpers. Two threads masking their own
-	// buffers at once then run as fast as with workers = 1 rather than
-	// waiting for each other's helper (measured: 25-40% slower otherwise).
-	alone := helpers.callers.Add(1) > 1
-	defer helpers.callers.Add(-1)
-	if alone {
-		return Mask(dst, src, key, pos)
-	}
-	defer helpers.callEnded()
-	wake := helpers.wakePays(n)
-	if !wake && helpers.polling.Load() == 0 {
-		// No helper would come: mask alone, without claiming chunks.
+	defer splitting.Add(-1)
+	if splitting.Add(1) > 1 {
 		return Mask(dst, src, key, pos)
 	}
 	phase := pos & (KeySize - 1)
@@ -88,18 +68,17 @@ func MaskParallel(dst, src []byte, key [KeySize]byte, pos int, workers int) int 
 		chunks: (n + chunkSize - 1) / chunkSize,
 		done:   make(chan struct{}),
 	}
-	j.seats.Store(int32(workers - 1))
-	helpers.offer(j, workers-1, wake)
+	for range workers - 1 {
+		go j.work(false)
+	}
 	j.work(true)
-	// Every chunk is claimed: no helper can join usefully any more.
-	helpers.open.CompareAndSwap(j, nil)
 	j.wait()
-	// Every claimed chunk is finished; helpers that hold j find no chunk
-	// left and never look at the buffers, which j does not keep either.
+	// Every chunk is claimed and finished: a helper that still holds j
+	// finds nothing to claim and never looks at the buffers again.
 	j.dst, j.src = nil, nil
 	if p := j.panicked.Load(); p != nil {
-		// Re-raise on the caller's goroutine, where the export layer
-		// recovers it; a panic on another goroutine would abort the process.
+		// Re-raised on the caller's goroutine, where the export layer
+		// recovers it; a panic on a helper would abort the process.
 		panic(*p)
 	}
 	return (phase + n) & (KeySize - 1)
@@ -108,34 +87,28 @@ func MaskParallel(dst, src []byte, key [KeySize]byte, pos int, workers int) int 
 // parallelJob is one MaskParallel call: chunk i covers bytes
 // [i*chunkSize, (i+1)*chunkSize) of src and dst, the same key phase for
 // every chunk since chunkSize is a multiple of KeySize.
-//
-// Each call has its own parallelJob, never reused: a helper that claims a
-// chunk claims it from the job it holds, so one that holds a finished job
-// finds nothing to claim, whatever calls came since.
 type parallelJob struct {
 	dst, src []byte
 	key      uint32
-	stream   bool // use non-temporal stores (useStream of the whole call)
-	chunks   int
-	seats    atomic.Int32  // helpers that may still join
+	stream   bool          // non-temporal stores (useStream of the whole call)
+	chunks   int           // chunks in all
 	claims   atomic.Uint64 // chunks claimed: from the front (low 32 bits), from the back (high)
-	finished atomic.Int64  // chunks masked (or abandoned by a panic)
-	done     chan struct{}
+	finished atomic.Int64  // chunks masked, or abandoned after a panic
+	done     chan struct{} // closed by whoever finishes the last chunk
 	panicked atomic.Pointer[any]
 }
 
-// work masks chunks until none is left to claim, then counts them as
-// finished; whoever finishes the last chunk closes done.
+// maskChunk masks one chunk; tests replace it to inject panics.
+var maskChunk = maskRotated
+
+// work masks chunks until none is left to claim (a helper also stops when
+// another call wants the CPUs), then counts them as finished; whoever
+// finishes the last chunk closes done.
 //
 // A panic while masking is recorded for the caller to raise again, and
 // abandons the chunks nobody claimed yet, counted as finished with the one
 // that panicked: the call fails anyway, and nobody is left waiting for
-// them.
-//
-// The count is added, and the panic recovered, once per call of work
-// rather than per chunk: a second locked instruction and a deferred
-// function per chunk made a call that shares with no helper 10% slower
-// than Mask.
+// them. The count is added once per call of work rather than per chunk.
 func (j *parallelJob) work(front bool) {
 	masked := 0
 	defer func() {
@@ -154,208 +127,25 @@ func (j *parallelJob) work(front bool) {
 		}
 		start := i * chunkSize
 		end := min(start+chunkSize, len(j.src))
-		maskRotated(j.dst[start:end], j.src[start:end], j.key, j.stream)
+		maskChunk(j.dst[start:end], j.src[start:end], j.key, j.stream)
 		masked++
-		if !front {
-			// A helper yields between chunks: a thread entering MaskParallel
-			// from C waits for a processor, possibly this one; once in, it
-			// counts in callers, and the helper leaves the rest of the job to
-			// its caller.
-			runtime.Gosched()
-			if helpers.callers.Load() > 1 {
-				return
-			}
+		if !front && splitting.Load() > 1 {
+			return // another call is masking: its thread needs this CPU
 		}
 	}
 }
 
 // wait returns once every chunk is finished. When the caller runs out of
-// chunks, helpers still hold at most one each, a few microseconds of work:
-// the caller spins for them rather than sleeping, since waking a sleeping
-// thread can take 100 µs on a virtual machine. It sleeps only if a helper
-// is descheduled in the middle of its chunk.
+// chunks, helpers hold at most one each, a few microseconds of work: it
+// polls for them a bounded number of times before it blocks, since waking
+// a blocked thread costs 0.1 ms or more on a virtual machine.
 func (j *parallelJob) wait() {
-	for range spinPolls {
+	for range 1 << 16 {
 		if int(j.finished.Load()) == j.chunks {
 			return
 		}
 	}
 	<-j.done
-}
-
-// spinPolls bounds the spinning of wait: at a few nanoseconds per poll,
-// well under a millisecond.
-const spinPolls = 1 << 17
-
-// defaultSpin is the default of SetSpin. A helper that finds no job polls
-// for less than it takes to wake it (100 µs at the median, measured on a
-// 2-vCPU KVM guest), so that polling in vain costs at most what a wake-up
-// would have (the classic spin-then-block bound), while calls that come
-// back to back find it awake.
-const defaultSpin = 50 * time.Microsecond
-
-// wakeMin is the length from which MaskParallel wakes sleeping helpers for
-// the call itself. Measured on a 2-vCPU KVM guest, a woken helper arrives
-// after 100 µs to several milliseconds, and the wake-up slows the caller
-// meanwhile: it made calls of 8 and 16 MiB up to 20% slower, of 32 MiB
-// between 14% slower and 55% faster, of 64 MiB 15 to 60% faster.
-var wakeMin = 32 << 20
-
-// SetSpin sets how long a MaskParallel helper that runs out of work polls
-// for the next call before it goes to sleep, and returns the previous
-// setting (50 µs by default). It also sets how close calls must follow one
-// another for MaskParallel to wake sleeping helpers for buffers shorter
-// than 32 MiB (see MaskParallel).
-//
-// A polling helper joins a call within a microsecond; a sleeping one takes
-// 100 µs or more to wake on a virtual machine, too late to help with
-// buffers of a few MiB. Polling keeps a core busy (though it yields it to
-// any goroutine that needs it), so a longer window trades idle CPU time for
-// speed on calls spaced by up to that long. 0 (or less) makes helpers sleep
-// as soon as they run out of work, and MaskParallel wake them only for
-// buffers of 32 MiB or more.
-func SetSpin(d time.Duration) time.Duration {
-	return time.Duration(helpers.spin.Swap(int64(max(d, 0))))
-}
-
-// helpers is the pool of goroutines that MaskParallel shares its work
-// with. A helper is in one of three states: polling open for a job (for at
-// most the spin window), working on one, or parked on its wake channel.
-var helpers = newHelperPool()
-
-type helperPool struct {
-	// open is the job helpers join: the last MaskParallel call that has
-	// chunks left to claim, or nil. A call that replaces another's leaves
-	// it to its caller alone.
-	open atomic.Pointer[parallelJob]
-
-	// polling counts the helpers that will look at open without being
-	// woken: those polling and those woken or started but not yet polling.
-	polling atomic.Int32
-
-	// callers counts the MaskParallel calls in progress that could share
-	// their work (long enough to split).
-	callers atomic.Int32
-
-	spin    atomic.Int64 // the SetSpin window, in nanoseconds
-	epoch   time.Time    // the origin of lastEnd, on the monotonic clock
-	lastEnd atomic.Int64 // when the last call that could share its work ended
-
-	mu      sync.Mutex
-	started int             // helpers started; they never exit
-	parked  []chan struct{} // wake channels of the parked helpers
-}
-
-func newHelperPool() *helperPool {
-	p := &helperPool{epoch: time.Now()}
-	p.spin.Store(int64(defaultSpin))
-	p.lastEnd.Store(math.MinInt64 / 2) // long before any call
-	return p
-}
-
-// wakePays reports whether a call masking n bytes should wake sleeping
-// helpers (see MaskParallel).
-func (p *helperPool) wakePays(n int) bool {
-	backToBack := p.now()-p.lastEnd.Load() < p.spin.Load()
-	return backToBack || n >= wakeMin
-}
-
-// callEnded records the end of a call that could share its work, for
-// wakePays.
-func (p *helperPool) callEnded() { p.lastEnd.Store(p.now()) }
-
-// now reads the monotonic clock, in nanoseconds since epoch.
-func (p *helperPool) now() int64 { return int64(time.Since(p.epoch)) }
-
-// offer makes j the open job for up to want helpers: the polling ones and,
-// if wake is set, parked ones woken and new ones started, up to
-// GOMAXPROCS-1 in all.
-func (p *helperPool) offer(j *parallelJob, want int, wake bool) {
-	p.open.Store(j)
-	// A helper about to park stops counting in polling before it looks at
-	// open a last time, under mu: one counted here will see j (polling
-	// was read after open was stored), one not counted is parked once mu
-	// is ours, or will see j.
-	need := want - int(p.polling.Load())
-	if need <= 0 || !wake {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for ; need > 0 && len(p.parked) > 0; need-- {
-		wake := p.parked[len(p.parked)-1]
-		p.parked = p.parked[:len(p.parked)-1]
-		p.polling.Add(1)
-		wake <- struct{}{} // buffered for one: never blocks
-	}
-	for ; need > 0 && p.started < runtime.GOMAXPROCS(0)-1; need-- {
-		p.started++
-		p.polling.Add(1)
-		go (&helper{pool: p, wake: make(chan struct{}, 1)}).run()
-	}
-}
-
-// helper is the state of one helper goroutine.
-type helper struct {
-	pool *helperPool
-	wake chan struct{} // buffered for one: the token of offer
-	seen *parallelJob  // the last job joined or found full
-}
-
-// run is the loop of a helper goroutine: poll, work, and park when the
-// spin window passes without a job to join.
-func (h *helper) run() {
-	p := h.pool
-	for {
-		if j := h.poll(); j != nil {
-			p.polling.Add(-1)
-			j.work(false)
-			p.polling.Add(1)
-			continue
-		}
-		p.mu.Lock()
-		p.polling.Add(-1)
-		if j := p.open.Load(); j != nil && j != h.seen && p.callers.Load() <= 1 {
-			// Offered after the poll gave up, perhaps by a caller that
-			// counted this helper as polling: look at it rather than park
-			// (unless the poll gave up because calls run at once: then
-			// the caller masks alone).
-			p.polling.Add(1)
-			p.mu.Unlock()
-			continue
-		}
-		p.parked = append(p.parked, h.wake)
-		p.mu.Unlock()
-		h.seen = nil // nothing to keep alive while parked
-		<-h.wake
-	}
-}
-
-// poll returns an open job not seen before that has a seat left, taking
-// the seat, or nil when none came within the spin window. It yields the
-// processor between polls: a goroutine that needs it, such as a caller
-// entering from C, is never kept waiting by a polling helper.
-func (h *helper) poll() *parallelJob {
-	var deadline time.Time
-	for {
-		if h.pool.callers.Load() > 1 {
-			return nil // the CPUs are taken by callers: sleep
-		}
-		if j := h.pool.open.Load(); j != nil && j != h.seen {
-			h.seen = j
-			if j.seats.Add(-1) >= 0 {
-				return j
-			}
-		}
-		now := time.Now()
-		if deadline.IsZero() {
-			deadline = now.Add(time.Duration(h.pool.spin.Load()))
-		}
-		if !now.Before(deadline) {
-			return nil
-		}
-		runtime.Gosched()
-	}
 }
 
 // claim returns the index of a chunk nobody has claimed, the first one if
@@ -385,8 +175,8 @@ func (j *parallelJob) abandon() int {
 	for {
 		s := j.claims.Load()
 		lo, hi := int(s&0xffffffff), int(s>>32)
-		left := max(0, j.chunks-lo-hi)
-		if left == 0 {
+		left := j.chunks - lo - hi
+		if left <= 0 {
 			return 0
 		}
 		if j.claims.CompareAndSwap(s, uint64(j.chunks-hi)|uint64(hi)<<32) {
