@@ -35,7 +35,8 @@ def test_default_run_prints_the_seed_table_and_a_summary() -> None:
         if m:
             found.add(m.group(1))
     assert found == rows, result.stdout
-    assert "Dynamic" in result.stdout and "Native" in result.stdout
+    assert "Dynamic" in result.stdout
+    assert "Native" in result.stdout
     assert "Python wins the tiny calls" in result.stdout  # the honest reading
     if importlib.util.find_spec("websockets") is None:
         assert "No WebSocket library is installed" in result.stdout
@@ -68,7 +69,8 @@ def test_threads_report() -> None:
     for case in ("back to back", "irregular gaps", "cold", "2 threads at once", "4 threads"):
         assert case in out, out
     assert re.search(r"Small calls: mask\(\) of 125 B, [\d.]+ million calls/s", out)
-    assert "issue" not in out.lower() and "target" not in out.lower()
+    assert "issue" not in out.lower()
+    assert "target" not in out.lower()
 
 
 def test_crossover_on_the_grid() -> None:
@@ -94,7 +96,8 @@ def test_help_is_plain_text() -> None:
     for args in (("--help",), ("bench", "--help")):
         result = gomask_cli(*args, timeout=60)
         assert result.returncode == 0, result.stderr
-        assert "``" not in result.stdout and ":func:" not in result.stdout
+        assert "``" not in result.stdout
+        assert ":func:" not in result.stdout
     assert "info" in gomask_cli("--help", timeout=60).stdout
 
 
