@@ -569,15 +569,15 @@ def test_install_all_skips_an_unexpected_one_with_a_warning(
 
 def test_detects_websockets_pure_python_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """With websockets' own pure-Python apply_mask in place (as without its C
-    extension), nothing is routed to it: every frame goes to gomask."""
+    extension), frames from PURE_PYTHON_MIN_SIZE go to gomask."""
     _need("websockets")
     import websockets.frames as frames
     import websockets.utils
 
     monkeypatch.setattr(frames, "apply_mask", websockets.utils.apply_mask)
     plan = integrations.describe("websockets")
-    assert (plan.native, plan.min_size) == (None, 0)
-    assert integrations.describe("websockets", min_size=123).min_size == 0
+    assert (plan.native, plan.min_size) == (None, integrations.PURE_PYTHON_MIN_SIZE)
+    assert integrations.describe("websockets", min_size=123).min_size == 123
 
 
 def test_detects_tornado_pure_python_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -688,6 +688,30 @@ def test_wsproto_masker_matches_wsproto() -> None:
     assert integrations.WsprotoMasker(b"\x00\x00\x00\x01").process(b"\x00") == bytearray(1)
     with pytest.raises(ValueError, match="4 bytes"):
         integrations.WsprotoMasker(b"abc")
+
+
+def test_routed_wsproto_masker_matches_wsproto() -> None:
+    """install()'s wsproto masker sends chunks below PURE_PYTHON_MIN_SIZE to
+    wsproto's masker and longer ones to gomask, continuing one mask stream."""
+    _need("wsproto")
+    import wsproto.frame_protocol as frame_protocol
+
+    original = frame_protocol.XorMaskerSimple
+    integrations.install("wsproto")
+    try:
+        routed = frame_protocol.XorMaskerSimple
+        assert routed is not original
+        small, large = 5, integrations.PURE_PYTHON_MIN_SIZE + 3
+        rng = random.Random(6)
+        for sizes in ([small, large, small], [large, small, large], [1, 2, 3, large]):
+            key = rng.randbytes(4)
+            ours, theirs = routed(bytearray(key)), original(key)
+            for size in sizes:
+                chunk = rng.randbytes(size)
+                assert ours.process(bytearray(chunk)) == theirs.process(bytearray(chunk)), sizes
+    finally:
+        integrations.uninstall("wsproto")
+    assert frame_protocol.XorMaskerSimple is original
 
 
 def test_autobahn_masker_matches_autobahn() -> None:

@@ -37,12 +37,18 @@ def mask(data: Buffer, key: bytes) -> bytes:
     return bytes(out)
 
 
-def mask_inplace(view: memoryview, key: bytes) -> None:
-    """Mask a writable, C-contiguous, byte-format *view* in place."""
+def mask_inplace(buffer: bytearray | memoryview, key: bytes) -> None:
+    """Mask a bytearray, or a writable, C-contiguous, byte-format memoryview,
+    in place."""
     if XOR_AS_INTEGERS:
-        view[:] = mask(view, key)
+        buffer[:] = mask(buffer, key)
+    elif type(buffer) is bytearray:
+        _xor_loop(buffer, key)
     else:
-        _xor_loop(view, key)
+        # The JIT compiles indexing a bytearray far better than a memoryview.
+        copy = bytearray(buffer)
+        _xor_loop(copy, key)
+        buffer[:] = copy
 
 
 def _xor_loop(buf: bytearray | memoryview, key: bytes) -> None:

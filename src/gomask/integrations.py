@@ -46,9 +46,11 @@ Routing by size: websockets, tornado, aiohttp and autobahn may mask in C
 ``aiohttp._websocket.mask``, autobahn's NVX). :func:`install` checks which
 masker each library actually uses. Where it is the C one, frames shorter than
 that library's threshold (the ``*_MIN_SIZE`` constants) stay with it and
-longer ones go to gomask, so that no frame is masked slower than before;
-where the library masks in pure Python (always on PyPy, or when its speedups
-are absent or disabled), and for wsproto, every frame goes to gomask.
+longer ones go to gomask, so that no frame is masked slower than before.
+Where the library masks in pure Python (wsproto always; the others on PyPy,
+or when their speedups are absent or disabled), frames from
+:data:`PURE_PYTHON_MIN_SIZE` go to gomask: below it, a call into Go that
+follows an idle gap costs more CPU time than the library's own masker.
 
 Every patch point is checked before anything is patched: its signature where
 Python can see one, and a call on known input whose result must be RFC 6455's
@@ -82,6 +84,7 @@ from gomask.mask import mask_inplace as _mask_inplace
 __all__ = [
     "AIOHTTP_MIN_SIZE",
     "AUTOBAHN_MIN_SIZE",
+    "PURE_PYTHON_MIN_SIZE",
     "SUPPORTED",
     "TORNADO_MIN_SIZE",
     "WEBSOCKETS_MIN_SIZE",
@@ -121,6 +124,13 @@ TORNADO_MIN_SIZE: Final[int | None] = 1 << 20
 AIOHTTP_MIN_SIZE: Final[int | None] = None
 #: autobahn's NVX masker objects (CFFI) against :class:`AutobahnMasker`.
 AUTOBAHN_MIN_SIZE: Final[int | None] = 1 << 20
+#: Every library's pure-Python masker (wsproto's; websockets', tornado's,
+#: aiohttp's and autobahn's without their C code, as on PyPy) against
+#: gomask. Back to back, gomask is faster from the smallest frames; but a
+#: call into Go that follows an idle gap costs about 20 µs of CPU in the Go
+#: runtime's threads (it wakes its monitor thread), more than such a masker
+#: spends on frames of a few KiB, so small frames stay with it.
+PURE_PYTHON_MIN_SIZE: Final = 64 << 10
 
 
 class IntegrationError(RuntimeError):
@@ -196,6 +206,29 @@ class WsprotoMasker:
                 key = self._key
                 self._key = key[shift:] + key[:shift]
         return buffer
+
+
+def _routed_wsproto_masker(original: type, min_size: int) -> type[WsprotoMasker]:
+    """A :class:`WsprotoMasker` that masks chunks shorter than *min_size*
+    with wsproto's own masker, made for that chunk with the key rotated to
+    the chunk's position."""
+
+    class RoutedWsprotoMasker(WsprotoMasker):
+        __slots__ = ()
+
+        def process(self, data: Buffer) -> bytearray:
+            """Mask the next chunk of the frame's payload; returns it as a bytearray."""
+            n = len(data)  # type: ignore[arg-type]
+            if n >= min_size:
+                return super().process(data)
+            out: bytearray = original(self._key).process(data)
+            shift = n % KEY_SIZE
+            if shift:
+                self._key = self._key[shift:] + self._key[:shift]
+            return out
+
+    RoutedWsprotoMasker.__qualname__ = RoutedWsprotoMasker.__name__ = "WsprotoMasker"
+    return RoutedWsprotoMasker
 
 
 class AutobahnMasker:
@@ -578,9 +611,10 @@ def _prepare_wsproto(min_size: int | None) -> _Prepared:
         library, label + ".process", getattr(original, "process", None), ("self", "data")
     )
     _check_masker_object(library, label, lambda: original(_PROBE_KEY), bytearray, pointer=False)
-    point = _Point(module, "XorMaskerSimple", original, WsprotoMasker)
-    # wsproto masks in pure Python only: no routing, whatever min_size says.
-    return _Prepared(_plan(library, [point], None, 0, ""), [point])
+    size = _min_size(min_size, None, native=False) or 0
+    replacement = _routed_wsproto_masker(original, size) if size else WsprotoMasker
+    point = _Point(module, "XorMaskerSimple", original, replacement)
+    return _Prepared(_plan(library, [point], None, size, ""), [point])
 
 
 def _prepare_autobahn(min_size: int | None) -> _Prepared:
@@ -614,11 +648,11 @@ _PREPARE: Final[dict[str, Callable[[int | None], _Prepared]]] = {
 
 
 def _min_size(asked: int | None, default: int | None, native: bool) -> int | None:
-    """The routing threshold: none (0) for a pure-Python masker; else *asked*,
-    or the library's measured *default* (None: never gomask)."""
-    if not native:
-        return 0
-    return default if asked is None else asked
+    """The routing threshold: *asked*, else the library's measured *default*
+    where it masks in C (None: never gomask), else PURE_PYTHON_MIN_SIZE."""
+    if asked is not None:
+        return asked
+    return default if native else PURE_PYTHON_MIN_SIZE
 
 
 def _plan(

@@ -86,7 +86,7 @@ _ZEROED_MAX = 16 * 1024
 _COPY_MAX = 4 * 1024
 #: On PyPy, bytes shorter than this are masked by the JIT: a call into Go
 #: costs more there (``python -m gomask bench --peers`` on PyPy).
-_PYPY_GO_MIN = 4 * 1024
+_PYPY_GO_MIN = 8 * 1024
 #: On PyPy, each thread keeps a buffer of up to this many bytes for Go to
 #: write results into (allocating one per call costs more than the copy).
 _PYPY_SCRATCH_MAX = 4 * 1024 * 1024
@@ -396,8 +396,11 @@ def _masked_inplace(buffer: object, key: bytes, name: str) -> int:
         if n == 0:
             return 0
         if not _GO_CPYTHON:
-            with view.cast("B") as octets:
-                _fallback.mask_inplace(octets, key)
+            if type(buffer) is bytearray:
+                _fallback.mask_inplace(buffer, key)
+            else:
+                with view.cast("B") as octets:
+                    _fallback.mask_inplace(octets, key)
             return n
         lib = _native.library()
         pinned = _pin(view)
