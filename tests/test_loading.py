@@ -242,6 +242,54 @@ def test_override_loads_the_named_library(tmp_path: Path) -> None:
     assert loaded == str(_native.packaged_library_path())
 
 
+def test_library_without_its_debug_exports_works(
+    tmp_path: Path, go: tuple[list[str], dict[str, str]]
+) -> None:
+    """A library built with -tags gomask_nodebug has none of the test and
+    benchmark exports; gomask loads it and every function works."""
+    from conftest import REPO
+
+    from gomask._libname import library_filename
+
+    command, env = go
+    out = tmp_path / library_filename()
+    subprocess.run(
+        [*command, "build", "-buildmode=c-shared", "-tags", "gomask_nodebug", "-o", str(out), "."],
+        cwd=REPO / "gosrc",
+        env={**env, "CGO_ENABLED": "1"},
+        check=True,
+        timeout=600,
+    )
+    code = textwrap.dedent(
+        """
+        import json, os
+        from gomask import _native, mask, mask_inplace, mask_batch
+        from gomask.examples import add, parse_person
+        key = bytes.fromhex("37fa213d")
+        lib = _native.library()
+        buf = bytearray(b"Hello" * 2000)
+        mask_inplace(buf, key)
+        print("RESULT " + json.dumps({
+            "debug": sorted(lib.debug),
+            "mask": mask(b"Hello", key).hex(),
+            "inplace": bytes(buf) == mask(b"Hello" * 2000, key),
+            "batch": mask_batch([b"Hello"], key) == [mask(b"Hello", key)],
+            "add": add(2, 3),
+            "person": parse_person('{"name": "a", "age": 1}').age,
+        }))
+        """
+    )
+    result = result_of(run_python(code, timeout=60, env={"GOMASK_LIBRARY": str(out)}))
+    assert result == {
+        "debug": [],
+        "mask": "7f9f4d5158",
+        "inplace": True,
+        "batch": True,
+        "add": 5,
+        "person": 1,
+    }
+
+
 @pytest.mark.skipif(not LINUX, reason="builds an ELF library with cc")
 def test_never_loads_a_planted_library(tmp_path: Path) -> None:
     """A libgomask.so in the current directory, on LD_LIBRARY_PATH and on

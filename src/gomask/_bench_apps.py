@@ -312,15 +312,13 @@ def print_apps(report: dict[str, Any]) -> None:
                     f"{cpu_without * 1e6:>8,.0f} → {cpu_with * 1e6:>8,.0f}  {cpu_ratio:>5.2f}"
                 )
             plan = entry["plan"]
-            if not plan["native"] or plan["min_size"] == 0:
+            own = plan["native"] or "its own Python masker"
+            if plan["min_size"] == 0:
                 routed = "every frame to gomask"
             elif plan["min_size"] is None:
                 routed = f"not patched: {plan['native']} is as fast as gomask at every size"
             else:
-                routed = (
-                    f"frames from {_size(plan['min_size'])} to gomask, "
-                    f"smaller ones to {plan['native']}"
-                )
+                routed = f"frames from {_size(plan['min_size'])} to gomask, smaller ones to {own}"
             note = f"; {plan['note']}" if plan["note"] else ""
             print(f"{'':<11} {plan['library']} {plan['version']}: {routed}{note}")
         print()

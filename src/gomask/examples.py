@@ -79,8 +79,12 @@ def parse_person(doc: str | bytes) -> Person:
     """
     if isinstance(doc, str):
         raw = doc.encode("utf-8")  # lone surrogates raise UnicodeEncodeError, a ValueError
-    elif isinstance(doc, (bytes, bytearray, memoryview)):
+    elif isinstance(doc, (bytes, bytearray)):
         raw = bytes(doc)
+    elif isinstance(doc, memoryview):
+        if "O" in doc.format:
+            raise TypeError(f"doc holds Python objects (buffer format {doc.format!r}), not text")
+        raw = doc.tobytes()
     else:
         raise TypeError(f"doc must be str or bytes, not {type(doc).__name__}")
     lib = _native.library()

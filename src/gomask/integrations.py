@@ -118,12 +118,12 @@ SUPPORTED: Final = ("websockets", "wsproto", "tornado", "aiohttp", "autobahn")
 #: websockets.speedups.apply_mask (C, SSE2) against gomask.mask.mask.
 WEBSOCKETS_MIN_SIZE: Final[int | None] = 16 << 20
 #: tornado.speedups.websocket_mask (C) against gomask.mask.mask.
-TORNADO_MIN_SIZE: Final[int | None] = 1 << 20
+TORNADO_MIN_SIZE: Final[int | None] = 4 << 20
 #: aiohttp's Cython websocket_mask (in place) against gomask.mask.mask_inplace:
 #: gomask was not measured faster at any size.
 AIOHTTP_MIN_SIZE: Final[int | None] = None
 #: autobahn's NVX masker objects (CFFI) against :class:`AutobahnMasker`.
-AUTOBAHN_MIN_SIZE: Final[int | None] = 1 << 20
+AUTOBAHN_MIN_SIZE: Final[int | None] = 4 << 20
 #: Every library's pure-Python masker (wsproto's; websockets', tornado's,
 #: aiohttp's and autobahn's without their C code, as on PyPy) against
 #: gomask. Back to back, gomask is faster from the smallest frames; but a

@@ -25,9 +25,10 @@ How buffers reach Go depends on the interpreter, chosen once at import:
   (``memoryview._pypy_raw_address``, which makes it immovable) and writes
   into gomask's own buffer. PyPy cannot pin a resizable buffer (a
   ``bytearray`` may be resized while exported) and releases its GIL for
-  every call into C, so Go never gets the address of one: payloads that
-  are not ``bytes``, buffers masked in place, and payloads too short for
-  a call into Go to pay, are masked in Python by PyPy's JIT.
+  every call into C, so Go never gets the address of one: a payload that
+  is not ``bytes`` is copied to bytes first, and buffers masked in place,
+  like payloads too short for a call into Go to pay, are masked in Python
+  by PyPy's JIT.
 - ``GOMASK_PURE=1`` (set before import), or any other interpreter: the
   pure-Python implementation, with identical results.
 """

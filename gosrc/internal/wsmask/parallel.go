@@ -51,7 +51,7 @@ func MaskParallel(dst, src []byte, key [KeySize]byte, pos int, workers int) int 
 	if len(dst) < n {
 		panic("wsmask: dst shorter than src")
 	}
-	workers = min(workers, maxWorkers, n/MinPartSize)
+	workers = splitWorkers(n, workers)
 	if workers < 2 {
 		return Mask(dst, src, key, pos)
 	}
@@ -82,6 +82,13 @@ func MaskParallel(dst, src []byte, key [KeySize]byte, pos int, workers int) int 
 		panic(*p)
 	}
 	return (phase + n) & (KeySize - 1)
+}
+
+// splitWorkers returns how many goroutines MaskParallel uses for n bytes
+// when asked for workers: at most the CPUs Go uses, and one per MinPartSize
+// share.
+func splitWorkers(n, workers int) int {
+	return min(workers, maxWorkers, n/MinPartSize)
 }
 
 // parallelJob is one MaskParallel call: chunk i covers bytes

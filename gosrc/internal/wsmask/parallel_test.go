@@ -149,59 +149,49 @@ func TestMaskParallelPanicReachesCaller(t *testing.T) {
 	}
 }
 
-// goroutinesDuring returns how many more goroutines there are after call
-// than before: the helpers a MaskParallel call started, while none of
-// them has run yet (a helper ends once it finds no chunk left to claim).
-func goroutinesDuring(call func()) int {
-	before := runtime.NumGoroutine()
-	call()
-	return runtime.NumGoroutine() - before
-}
-
-// TestWhenMaskParallelSplits checks which calls start helpers: none for
-// workers=1, for buffers of fewer than two MinPartSize shares, or while
-// another call is being split; otherwise at most workers-1, and at most
-// one per MinPartSize share.
-func TestWhenMaskParallelSplits(t *testing.T) {
+// TestSplitWorkers checks how many goroutines a call uses: none beyond
+// the caller's for workers=1 or fewer than two MinPartSize shares, at most
+// workers, one per share, and the CPUs.
+func TestSplitWorkers(t *testing.T) {
 	needWorkers(t, 4)
-	// Keep the helpers from running until the call has returned: the
-	// caller masks every chunk, and the helpers found afterwards are those
-	// that were started.
-	saved := runtime.GOMAXPROCS(1)
-	defer runtime.GOMAXPROCS(saved)
-	key := [4]byte{1, 2, 3, 4}
-	big := make([]byte, 4<<20)
-	baseline := runtime.NumGoroutine()
-	cases := []struct {
-		name    string
-		buf     []byte
-		workers int
-		most    int
-	}{
-		{"workers=1", big, 1, 0},
-		{"one share", make([]byte, 2*MinPartSize-1), 4, 0},
-		{"two shares", make([]byte, 2*MinPartSize), 4, 1},
-		{"workers=2", big, 2, 1},
-		{"workers=4", big, 4, 3},
+	maxWorkers = 4
+	cases := []struct{ n, workers, want int }{
+		{4 << 20, 1, 1},
+		{2*MinPartSize - 1, 4, 1},
+		{2 * MinPartSize, 4, 2},
+		{3*MinPartSize + 5, 4, 3},
+		{4 << 20, 2, 2},
+		{4 << 20, 4, 4},
+		{4 << 20, 64, 4},
 	}
 	for _, c := range cases {
-		started := goroutinesDuring(func() { MaskParallel(c.buf, c.buf, key, 0, c.workers) })
-		if started > c.most || (c.most > 0 && started == 0) {
-			t.Errorf("%s: %d helpers started, want %d", c.name, started, c.most)
-		}
-		// Let them run: finding every chunk claimed, they end.
-		for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > baseline; {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d helpers never ended", c.name, runtime.NumGoroutine()-baseline)
-			}
-			time.Sleep(time.Millisecond)
+		if got := splitWorkers(c.n, c.workers); got != c.want {
+			t.Errorf("splitWorkers(%d, %d) = %d, want %d", c.n, c.workers, got, c.want)
 		}
 	}
+}
+
+// TestAloneWhileAnotherSplits checks that a call made while another is
+// being split masks alone, as Mask does (which never goes through
+// maskChunk), and that it splits again once the other has returned.
+func TestAloneWhileAnotherSplits(t *testing.T) {
+	needWorkers(t, 4)
+	var chunks atomic.Int32
+	maskChunk = func(dst, src []byte, key uint32, stream bool) {
+		chunks.Add(1)
+		maskRotated(dst, src, key, stream)
+	}
+	defer func() { maskChunk = maskRotated }()
+	buf := make([]byte, 4<<20)
 	splitting.Add(1) // as if another call were being split
-	started := goroutinesDuring(func() { MaskParallel(big, big, key, 0, 4) })
+	MaskParallel(buf, buf, [4]byte{1, 2, 3, 4}, 0, 4)
 	splitting.Add(-1)
-	if started != 0 {
-		t.Errorf("a call made while another is split started %d helpers", started)
+	if c := chunks.Load(); c != 0 {
+		t.Errorf("a call made while another is split shared %d chunks", c)
+	}
+	MaskParallel(buf, buf, [4]byte{1, 2, 3, 4}, 0, 4)
+	if c := chunks.Load(); c != int32(len(buf)/chunkSize) {
+		t.Errorf("a call alone masked %d chunks through the split, want %d", c, len(buf)/chunkSize)
 	}
 }
 
