@@ -124,13 +124,18 @@ def darwin_target_arch(env: dict[str, str]) -> str | None:
     return archs.pop() if len(archs) == 1 else None
 
 
-def go_version(go: str, env: dict[str, str]) -> tuple[int, int]:
+def go_env(go: str, env: dict[str, str], name: str) -> str:
+    """What ``go env NAME`` prints."""
     try:
-        out = subprocess.run(
-            [go, "env", "GOVERSION"], env=env, capture_output=True, text=True, check=True
+        return subprocess.run(
+            [go, "env", name], env=env, capture_output=True, text=True, check=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError) as exc:
         raise GoBuildError(f"gomask: cannot run {go!r}: {exc}") from exc
+
+
+def go_version(go: str, env: dict[str, str]) -> tuple[int, int]:
+    out = go_env(go, env, "GOVERSION")
     match = re.match(r"go(\d+)\.(\d+)", out)
     if not match:
         raise GoBuildError(f"gomask: cannot parse the Go version {out!r} of {go!r}")
@@ -156,12 +161,7 @@ C_COMPILER_FIX = {
 
 def check_c_compiler(go: str, env: dict[str, str]) -> str:
     """The C compiler cgo will run (CC, or Go's default), which must exist."""
-    try:
-        cc = subprocess.run(
-            [go, "env", "CC"], env=env, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError) as exc:
-        raise GoBuildError(f"gomask: cannot run {go!r}: {exc}") from exc
+    cc = go_env(go, env, "CC")
     words = shlex.split(cc) if cc else []
     if words and shutil.which(words[0], path=env.get("PATH")):
         return cc

@@ -42,6 +42,7 @@ import time
 import timeit
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -421,9 +422,15 @@ class Implementation:
     max_size: int = 1 << 62
 
 
-def _lang(fn: object, native_module: str) -> str:
-    """ "C" if *fn* comes from the library's compiled module, else "Python"."""
-    return "Python" if getattr(fn, "__module__", None) != native_module else "C"
+def _lang(fn: object, compiled: str) -> str:
+    """Whether *fn* is the library's compiled masker (*compiled* is
+    ``module:attribute``): "C", or "Python"."""
+    module, attribute = compiled.split(":")
+    try:
+        native = getattr(importlib.import_module(module), attribute, None)
+    except ImportError:
+        return "Python"
+    return "C" if fn is native else "Python"
 
 
 def implementations() -> list[Implementation]:
@@ -448,42 +455,29 @@ def implementations() -> list[Implementation]:
                 max_size=PURE_PYTHON_MAX,
             )
         )
-    with contextlib.suppress(ImportError):
-        apply_mask = importlib.import_module("websockets.frames").apply_mask
-        lang = "C" if "speedups" in getattr(apply_mask, "__module__", "") else "Python"
-        impls.append(
-            Implementation(
-                f"websockets ({lang})",
-                "copy",
-                lambda d, k: Timed(apply_mask, d, k),
-                versus="gomask mask",
-                max_size=1 << 62 if lang == "C" else PURE_PYTHON_MAX,
+    # (label, module, attribute, the library's compiled masker, kind, how it is called)
+    library_maskers: list[tuple[str, str, str, str, str, Callable[..., Timed]]] = [
+        ("websockets", "websockets.frames", "apply_mask", "websockets.speedups:apply_mask",
+         "copy", lambda f, d, k: Timed(f, d, k)),
+        ("aiohttp", "aiohttp._websocket.helpers", "websocket_mask",
+         "aiohttp._websocket.mask:_websocket_mask_cython", "inplace",
+         lambda f, d, k: Timed(f, k, bytearray(d))),
+        ("tornado", "tornado.util", "_websocket_mask", "tornado.speedups:websocket_mask", "copy",
+         lambda f, d, k: Timed(f, k, d)),
+    ]  # fmt: skip
+    for label, module, attribute, compiled, kind, timed in library_maskers:
+        with contextlib.suppress(ImportError):
+            fn = getattr(importlib.import_module(module), attribute)
+            lang = _lang(fn, compiled)
+            impls.append(
+                Implementation(
+                    f"{label} ({lang}{', in place' if kind == 'inplace' else ''})",
+                    kind,
+                    partial(_library_timed, timed, fn),
+                    versus="gomask mask_inplace" if kind == "inplace" else "gomask mask",
+                    max_size=1 << 62 if lang == "C" else PURE_PYTHON_MAX,
+                )
             )
-        )
-    with contextlib.suppress(ImportError):
-        aiohttp_mask = importlib.import_module("aiohttp._websocket.helpers").websocket_mask
-        lang = _lang(aiohttp_mask, "aiohttp._websocket.mask")
-        impls.append(
-            Implementation(
-                f"aiohttp ({lang}, in place)",
-                "inplace",
-                lambda d, k: Timed(aiohttp_mask, k, bytearray(d)),
-                versus="gomask mask_inplace",
-                max_size=1 << 62 if lang == "C" else PURE_PYTHON_MAX,
-            )
-        )
-    with contextlib.suppress(ImportError):
-        tornado_mask = importlib.import_module("tornado.util")._websocket_mask
-        lang = _lang(tornado_mask, "tornado.speedups")
-        impls.append(
-            Implementation(
-                f"tornado ({lang})",
-                "copy",
-                lambda d, k: Timed(tornado_mask, k, d),
-                versus="gomask mask",
-                max_size=1 << 62 if lang == "C" else PURE_PYTHON_MAX,
-            )
-        )
     with contextlib.suppress(ImportError):
         masker = importlib.import_module("wsproto.frame_protocol").XorMaskerSimple
 
@@ -501,6 +495,12 @@ def implementations() -> list[Implementation]:
             )
         )
     return impls
+
+
+def _library_timed(
+    timed: Callable[..., Timed], fn: Callable[..., object], data: bytes, key: bytes
+) -> Timed:
+    return timed(fn, data, key)
 
 
 def _implementation_table() -> dict[str, dict[str, Any]]:
