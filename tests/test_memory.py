@@ -131,8 +131,13 @@ def test_rss_is_flat_over_hundreds_of_thousands_of_calls() -> None:
     for name, grown in result["growth"].items():
         print(f"  {name:34} {grown / 1024:+9.0f} kB")
     worst = max(result["growth"].items(), key=lambda item: item[1])
-    assert worst[1] < 3 * mb, f"{worst[0]} grew RSS by {worst[1] / mb:.1f} MB"
-    assert result["end"] - result["start"] < 12 * mb, result
+    # PyPy frees ctypes' temporary objects at its own garbage collections,
+    # and its heap grows in larger steps: a looser bound, still far below
+    # the 20 MB that one leaked message per call would add.
+    bound = 8 * mb if sys.implementation.name == "pypy" else 3 * mb
+    assert worst[1] < bound, f"{worst[0]} grew RSS by {worst[1] / mb:.1f} MB"
+    total = 40 * mb if sys.implementation.name == "pypy" else 12 * mb
+    assert result["end"] - result["start"] < total, result
 
 
 def test_writes_stay_inside_the_buffer() -> None:

@@ -79,7 +79,7 @@ def test_missing_library_is_a_clear_import_error(tmp_path: Path) -> None:
     result = run_python(
         "import gomask.mask as m\n"
         "try:\n"
-        "    m.mask(b'x' * 64, b'1234')\n"
+        "    m.mask(b'x' * 65536, b'1234')  # long enough for Go on every interpreter\n"
         "except ImportError as e:\n"
         "    print('ImportError:', e)\n",
         GOMASK_LIBRARY=str(missing),
