@@ -188,7 +188,9 @@ def mask_inplace(buffer: Buffer, key: Buffer, offset: int = 0) -> None:
     *buffer* is a bytearray, a writable memoryview (for instance a slice of
     a bytearray), an array.array, a numpy array or any other writable
     C-contiguous buffer. *offset* is as for :func:`mask`. The buffer cannot
-    be resized while it is masked (resizing raises :class:`BufferError`).
+    be resized while it is masked (resizing raises :class:`BufferError`);
+    PyPy cannot pin a buffer, so there a resize from another thread
+    meanwhile is a race, as with any Python code.
     """
     if (
         type(buffer) is bytearray
