@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gomask import _peers, integrations
+from gomask._bench import _size_name as _size
 from gomask.mask import implementation
 
 __all__ = ["SIZES", "print_apps", "run_apps"]
@@ -262,14 +263,6 @@ def run_apps(
     if "wsproto" in names:
         report["in_process"].append(_wsproto_in_process(rounds, sizes))
     return report
-
-
-def _size(size: int) -> str:
-    if size >= MiB and size % MiB == 0:
-        return f"{size // MiB} MiB"
-    if size >= KiB and size % KiB == 0:
-        return f"{size // KiB} KiB"
-    return f"{size} B"
 
 
 def _speed(size: int, seconds: float) -> str:
