@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import selectors
 import subprocess
 import sys
 import threading
@@ -79,32 +78,14 @@ class Server:
         self.port = self._read_port()
 
     def _read_port(self) -> int:
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            while time.monotonic() < deadline:  # bounded by the deadline
-                if selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                    line = self.process.stdout.readline().decode()
-                    if line.startswith("PORT "):
-                        return int(line.split()[1])
-                    if not line:  # the server exited
-                        break
-        self.stop()
-        stderr = self.process.stderr.read().decode() if self.process.stderr else ""
-        pytest.fail(f"{self.label} did not start: {stderr[-2000:]}")
+        port = _peers.read_port(self.process, SERVER_START_TIMEOUT)
+        if port is None:
+            pytest.fail(f"{self.label} did not start: {self.stop()}")
+        return port
 
-    def stop(self) -> None:
-        if self.process.stdin and not self.process.stdin.closed:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream:
-                stream.close()
+    def stop(self) -> str:
+        """Stop the server; returns the end of its stderr."""
+        return _peers.stop_server(self.process)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import selectors
 import statistics
 import subprocess
 import sys
@@ -70,33 +69,14 @@ class _Server:
         self.port = self._port()
 
     def _port(self) -> int:
-        stdout = self.process.stdout
-        assert stdout is not None
-        deadline = time.monotonic() + _START_TIMEOUT
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            while time.monotonic() < deadline:
-                if selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                    line = stdout.readline().decode()
-                    if line.startswith("PORT "):
-                        return int(line.split()[1])
-                    if not line:
-                        break
-        self.stop()
-        error = self.process.stderr.read().decode()[-2000:] if self.process.stderr else ""
-        raise RuntimeError(f"the server did not start: {error}")
+        port = _peers.read_port(self.process, _START_TIMEOUT)
+        if port is None:
+            raise RuntimeError(f"the server did not start: {self.stop()}")
+        return port
 
-    def stop(self) -> None:
-        if self.process.stdin and not self.process.stdin.closed:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream:
-                stream.close()
+    def stop(self) -> str:
+        """Stop the server; returns the end of its stderr."""
+        return _peers.stop_server(self.process)
 
 
 def _client(library: str, port: int, gomask: bool, sizes: Sequence[tuple[int, int]]) -> Any:

@@ -24,7 +24,9 @@ import argparse
 import asyncio
 import importlib
 import os
+import selectors
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -55,6 +57,41 @@ class Client(Protocol):
 
     def close(self) -> None:
         """Close the connection (bounded by the client's timeout)."""
+
+
+def read_port(process: subprocess.Popen[bytes], timeout: float) -> int | None:
+    """The port a ``serve`` subprocess prints (``PORT <n>``), or None if it
+    exits or stays silent for *timeout* seconds."""
+    stdout = process.stdout
+    assert stdout is not None
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:  # bounded by the deadline
+            if selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                line = stdout.readline().decode()
+                if line.startswith("PORT "):
+                    return int(line.split()[1])
+                if not line:  # the server exited
+                    break
+    return None
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> str:
+    """Stop a ``serve`` subprocess (it exits when its stdin closes; killed if
+    it has not after 10 s) and return the end of what it wrote to stderr."""
+    if process.stdin and not process.stdin.closed:
+        process.stdin.close()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    error = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
+    for stream in (process.stdout, process.stderr):
+        if stream:
+            stream.close()
+    return error
 
 
 def _reply(message: Message) -> Message:
