@@ -35,10 +35,21 @@ LIBRARY_EXTENSION = "gomask.libgomask"
 MIN_GO = (1, 24)  # keep in step with the go directive in gosrc/go.mod
 
 
+def abi_facts() -> dict[str, object]:
+    """src/gomask/_abi.py, which the binding reads too: the library's file
+    name and ABI version."""
+    return runpy.run_path(str(HERE / "src" / "gomask" / "_abi.py"))
+
+
 def library_filename() -> str:
     """The shared library's file name on this platform, as _native.py loads it."""
-    names = runpy.run_path(str(HERE / "src" / "gomask" / "_libname.py"))
-    return str(names["library_filename"]())
+    return str(abi_facts()["library_filename"]())
+
+
+def go_ldflags() -> str:
+    """The linker flags of every build of the library: no symbol table or
+    DWARF, and the release and ABI version it reports."""
+    return f"-s -w -X main.version={read_version()} -X main.abiVersion={abi_facts()['ABI_VERSION']}"
 
 
 def read_version() -> str:
@@ -211,7 +222,7 @@ class build_go(build_ext):
             # Build into a scratch directory: go also writes a C header
             # next to the library, which does not belong in the package.
             built = scratch / library_filename()
-            ldflags = f"-s -w -X main.version={read_version()}"
+            ldflags = go_ldflags()
             command = [
                 go,
                 "build",

@@ -17,8 +17,10 @@
 // The exports of exports_debug.go exist for tests and benchmarks only; the
 // Python side works without them (build with -tags gomask_nodebug).
 //
-// Changing any prototype, or a struct of gomask_abi.h, requires bumping abiVersion and
-// the ABI_VERSION constant in src/gomask/_native.py.
+// The ABI version is written once, as ABI_VERSION in src/gomask/_abi.py;
+// the build passes it here (-ldflags -X main.abiVersion=N), and a library
+// built without it reports 0, which the binding refuses. Changing any
+// prototype, or a struct of gomask_abi.h, requires bumping it.
 package main
 
 /*
@@ -32,6 +34,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -40,16 +43,22 @@ import (
 	"gomask/internal/wsmask"
 )
 
-// abiVersion identifies the prototypes and struct layouts of this file.
-const abiVersion = 4
+// abiVersion identifies the prototypes and struct layouts of this file;
+// version is the gomask release. The build sets both with -X.
+var abiVersion, version = "0", "unknown"
 
-// version is the gomask release, set by the build with -X main.version.
-var version = "unknown"
+func abi() uint32 {
+	v, err := strconv.ParseUint(abiVersion, 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(v)
+}
 
 func main() {}
 
 //export gomask_abi_version
-func gomask_abi_version() C.uint32_t { return abiVersion }
+func gomask_abi_version() C.uint32_t { return C.uint32_t(abi()) }
 
 // gomask_build_info returns a JSON object describing the build; release it
 // with gomask_free.
@@ -58,7 +67,7 @@ func gomask_abi_version() C.uint32_t { return abiVersion }
 func gomask_build_info() *C.char {
 	info, _ := json.Marshal(map[string]any{
 		"version":     version,
-		"abi":         abiVersion,
+		"abi":         abi(),
 		"go_version":  runtime.Version(),
 		"goos":        runtime.GOOS,
 		"goarch":      runtime.GOARCH,

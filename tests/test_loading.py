@@ -22,6 +22,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from reliability_helpers import kill_group, result_of, run_python
@@ -243,18 +244,19 @@ def test_override_loads_the_named_library(tmp_path: Path) -> None:
 
 
 def test_library_without_its_debug_exports_works(
-    tmp_path: Path, go: tuple[list[str], dict[str, str]]
+    tmp_path: Path, go: tuple[list[str], dict[str, str]], setup_py: ModuleType
 ) -> None:
     """A library built with -tags gomask_nodebug has none of the test and
     benchmark exports; gomask loads it and every function works."""
     from conftest import REPO
 
-    from gomask._libname import library_filename
+    from gomask._abi import library_filename
 
     command, env = go
     out = tmp_path / library_filename()
+    flags = ["-tags", "gomask_nodebug", "-ldflags", setup_py.go_ldflags()]
     subprocess.run(
-        [*command, "build", "-buildmode=c-shared", "-tags", "gomask_nodebug", "-o", str(out), "."],
+        [*command, "build", "-buildmode=c-shared", *flags, "-o", str(out), "."],
         cwd=REPO / "gosrc",
         env={**env, "CGO_ENABLED": "1"},
         check=True,

@@ -38,10 +38,7 @@ from ctypes import (
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from gomask._libname import library_filename
-
-#: Must equal ``abiVersion`` in gosrc/exports.go.
-ABI_VERSION = 4
+from gomask._abi import ABI_VERSION, library_filename
 
 #: Environment variable naming the library to load instead of the packaged
 #: one. It is trusted input: whatever it names is loaded into the process.

@@ -1,0 +1,28 @@
+"""The facts the build and the binding share: the library's file name and ABI version.
+
+setup.py builds the library under :func:`library_filename` and passes
+:data:`ABI_VERSION` to Go (``-ldflags -X main.abiVersion=...``), which
+reports it from ``gomask_abi_version()``; ``_native.py`` loads that file
+and refuses a library whose version differs. This is the only place the
+version is written. Standard library only: setup.py runs this file before
+gomask is installed.
+"""
+
+from __future__ import annotations
+
+import sys
+
+#: The version of the library's C ABI: the exports, their prototypes and the
+#: structs of gosrc/gomask_abi.h, as _native.py declares them. Bump it with
+#: any change to those (tests/test_abi.py compares Go's generated header with
+#: _native.py's prototypes).
+ABI_VERSION = 5
+
+
+def library_filename() -> str:
+    """The library's file name on this platform."""
+    if sys.platform == "win32":
+        return "libgomask.dll"
+    if sys.platform == "darwin":
+        return "libgomask.dylib"
+    return "libgomask.so"
