@@ -39,6 +39,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"gomask/internal/cthread"
 	"gomask/internal/person"
 	"gomask/internal/wsmask"
 )
@@ -72,6 +73,7 @@ func gomask_build_info() *C.char {
 		"goos":        runtime.GOOS,
 		"goarch":      runtime.GOARCH,
 		"max_procs":   runtime.GOMAXPROCS(0),
+		"yields":      cthread.Enabled(),
 		"max_workers": wsmask.MaxWorkers(),
 		"mask_kernel": wsmask.Kernel(),
 		// Copies of at least this many bytes write with non-temporal
@@ -97,7 +99,8 @@ func gomask_error_free(e *C.gomask_error) {
 // first byte: for a stream position that is not a multiple of 4 the caller
 // passes the key rotated. dst and src are the same pointer (masking in
 // place) or do not overlap. Go reads and writes them only until the export
-// returns.
+// returns. Each masking export ends with cthread.Return, so that calls
+// after short pauses cost what they cost back to back.
 
 // gomask_mask writes n bytes of src masked with key into dst. Buffers of
 // at least the threshold of gomask_set_parallelism are split over
@@ -105,6 +108,7 @@ func gomask_error_free(e *C.gomask_error) {
 //
 //export gomask_mask
 func gomask_mask(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) (err *C.gomask_error) {
+	defer cthread.Return()
 	defer recoverPanic(&err)
 	if e := checkMask(dst, src, n, key); e != nil {
 		return e
@@ -145,13 +149,20 @@ func newSplitSettings() *splitSettings {
 // gomask_set_parallelism sets from which length gomask_mask splits a
 // buffer (threshold) and over how many goroutines at most (workers, the
 // caller's included; 1 turns splitting off, and more than
-// wsmask.MaxWorkers, the CPUs Go may use, counts as that many).
-// gomask_parallelism reports the settings in effect.
+// wsmask.MaxWorkers, the CPUs Go may use, counts as that many); 0 for
+// either restores its default. gomask_parallelism reports the settings in
+// effect.
 //
 //export gomask_set_parallelism
 func gomask_set_parallelism(threshold, workers C.size_t) {
+	if threshold == 0 {
+		threshold = wsmask.DefaultParallelThreshold
+	}
+	if workers == 0 {
+		workers = C.size_t(wsmask.MaxWorkers())
+	}
 	split.threshold.Store(uint64(threshold))
-	split.workers.Store(int64(min(uint64(max(workers, 1)), uint64(wsmask.MaxWorkers()))))
+	split.workers.Store(int64(min(uint64(workers), uint64(wsmask.MaxWorkers()))))
 }
 
 //export gomask_parallelism
@@ -168,6 +179,7 @@ func gomask_parallelism(threshold, workers *C.size_t) {
 //
 //export gomask_mask_batch
 func gomask_mask_batch(dst, src *C.uint8_t, n C.size_t, lens *C.size_t, count C.size_t, keys *C.uint8_t, keysLen C.size_t) (err *C.gomask_error) {
+	defer cthread.Return()
 	defer recoverPanic(&err)
 	if uint64(count) > math.MaxInt/wsmask.KeySize {
 		return newError(C.GOMASK_EOVERFLOW, "gomask_mask_batch: count does not fit in an int")

@@ -7,7 +7,11 @@ package main
 */
 import "C"
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"gomask/internal/cthread"
+)
 
 // Exports for tests and benchmarks, not part of the public API: the Python
 // side declares them only where they exist, and a library built with
@@ -33,4 +37,16 @@ func gomask_debug_panic(msg *C.char, n C.size_t, runtimeError C.int) (err *C.gom
 		_ = table[int(n)]
 	}
 	panic(string(goBytes((*C.uint8_t)(unsafe.Pointer(msg)), n)))
+}
+
+// gomask_debug_set_yields turns the yields of cthread.Return on (on != 0)
+// or off and returns 1 if they were on: the benchmark measures calls after
+// pauses both ways.
+//
+//export gomask_debug_set_yields
+func gomask_debug_set_yields(on C.int) C.int {
+	if cthread.SetEnabled(on != 0) {
+		return 1
+	}
+	return 0
 }

@@ -119,7 +119,7 @@ def test_batch_leaves_inputs_alone() -> None:
     [
         ([b"ab"], b"abc", ValueError, "4 bytes per payload"),
         ([b"ab"], b"abcdabcd", ValueError, "4 bytes per payload"),
-        ([b"ab", b"cd"], [b"abcd"], ValueError, "1 keys for 2 payloads"),
+        ([b"ab", b"cd"], [b"abcd"], ValueError, "one key per payload: 2 payloads, 1 key"),
         ([b"ab"], [b"abc"], ValueError, r"keys\[0\]"),
         ([b"ab", b"cd"], [b"abcd", "abcd"], TypeError, r"keys\[1\]"),
         ([b"ab"], [1234], TypeError, r"keys\[0\]"),
@@ -244,12 +244,12 @@ def test_bytearray_sizes_around_the_gil_threshold() -> None:
 @pytest.mark.parametrize("threshold", [0, 1, 64 * 1024])
 def test_every_path_at_every_size(n: int, threshold: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # The size thresholds choose between zero-filled and uninitialised
-    # results, copying and pinning, keeping and releasing the GIL: with
+    # results, keeping and releasing the GIL, Go and the JIT on PyPy: with
     # each moved, every call still takes one of them correctly.
     monkeypatch.setattr(gm, "GIL_RELEASE_THRESHOLD", threshold)
     monkeypatch.setattr(gm, "_ZEROED_MAX", threshold)
-    monkeypatch.setattr(gm, "_COPY_MAX", threshold)
-    monkeypatch.setattr(gm, "_PYPY_GO_MIN", threshold)
+    monkeypatch.setattr(gm, "PYPY_GO_MIN_SIZE", threshold)
+    monkeypatch.setattr(gm, "_PYPY_SCRATCH_MAX", threshold)
     data = os.urandom(n)
     key = os.urandom(4)
     for offset in (0, 1, 3):

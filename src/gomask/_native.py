@@ -84,6 +84,43 @@ def packaged_library_path() -> Path:
     return Path(__file__).resolve().parent / library_filename()
 
 
+#: The environment variable that selects the pure-Python implementation.
+PURE_ENV = "GOMASK_PURE"
+
+
+def _built_pure() -> bool:
+    """Whether this gomask was installed from the pure-Python wheel (built
+    for platforms without a Go build, or from source on musl libc): the
+    wheel metadata of the distribution that holds this very package."""
+    import importlib.metadata  # only where the library is missing
+
+    try:
+        dist = importlib.metadata.distribution("gomask")
+        here = Path(str(dist.locate_file("gomask"))).resolve()
+        wheel = dist.read_text("WHEEL") or ""
+    except (importlib.metadata.PackageNotFoundError, OSError):
+        return False
+    return here == Path(__file__).resolve().parent and "Root-Is-Purelib: true" in wheel
+
+
+def _pure_reason() -> str | None:
+    if os.environ.get(PURE_ENV, "").strip() not in ("", "0"):
+        return f"{PURE_ENV} is set"
+    if sys.implementation.name not in ("cpython", "pypy"):
+        return f"gomask calls Go from CPython and PyPy only, not {sys.implementation.name}"
+    if not os.environ.get(LIBRARY_ENV) and not packaged_library_path().exists() and _built_pure():
+        return (
+            "this is gomask's pure-Python build, for platforms without a Go build "
+            "(see the README's install section)"
+        )
+    return None
+
+
+#: Why this process masks in pure Python, or None where it calls Go.
+#: Decided once, at import.
+PURE_REASON = _pure_reason()
+
+
 def library_path() -> Path:
     """The library that is (or will be) loaded: the override or the packaged one."""
     override = os.environ.get(LIBRARY_ENV)
@@ -123,16 +160,6 @@ KEEPS_GIL = hasattr(ctypes, "PyDLL")
 
 _ERROR = c_void_p  # restype of every export that can fail: NULL or a gomask_error*
 
-# The lengths of the masking calls are declared c_void_p, not c_size_t: a
-# size_t and a pointer travel identically (one 64-bit integer register) on
-# every ABI gomask is built for, and ctypes converts an int to c_void_p
-# without the isinstance() check of c_size_t, about 70 ns less per call,
-# where the whole call costs half a microsecond.
-_SIZE: type[c_void_p] | type[c_size_t] = c_void_p
-if ctypes.sizeof(c_size_t) != ctypes.sizeof(c_void_p):  # pragma: no cover
-    _SIZE = c_size_t
-_MASK = ((c_void_p, c_void_p, _SIZE, c_void_p), _ERROR)  # dst, src, n, key[4]
-
 #: CPython's PyBytes_FromStringAndSize(NULL, n): a new bytes object of n
 #: bytes whose contents its creator fills before anyone else sees it, as
 #: CPython's C API documents. It is not a Go export: gomask uses it for large
@@ -153,23 +180,26 @@ def pointer_to(data: bytes) -> Any:
     the object immovable). Go may only read through it, and only while the
     caller holds *data*.
     """
-    if _PASSES_BYTES_IN_PLACE:
+    if sys.implementation.name != "pypy":
         return data
     return memoryview(data)._pypy_raw_address()  # type: ignore[attr-defined]
 
 
-_PASSES_BYTES_IN_PLACE = sys.implementation.name != "pypy"
-
-#: Every export Python calls: name -> (argtypes, restype).
+#: Every export Python calls: name -> (argtypes, restype), in the C types of
+#: the header Go generates (tests/test_abi.py compares them): pointers are
+#: c_void_p (a uint8_t* may be passed a bytes object), sizes c_size_t.
 _PROTOTYPES: dict[str, tuple[tuple[Any, ...], Any]] = {
     "gomask_abi_version": ((), c_uint32),
     "gomask_build_info": ((), c_void_p),
     "gomask_free": ((c_void_p,), None),
     "gomask_error_free": ((c_void_p,), None),
-    "gomask_mask": _MASK,
-    "gomask_mask_inplace": ((c_void_p, _SIZE, c_void_p), _ERROR),  # buf, n, key[4]
+    "gomask_mask": ((c_void_p, c_void_p, c_size_t, c_void_p), _ERROR),  # dst, src, n, key[4]
+    "gomask_mask_inplace": ((c_void_p, c_size_t, c_void_p), _ERROR),  # buf, n, key[4]
     # dst, src, n, lens (size_t[count]), count, keys, keys_len
-    "gomask_mask_batch": ((c_void_p, c_void_p, _SIZE, c_void_p, _SIZE, c_void_p, _SIZE), _ERROR),
+    "gomask_mask_batch": (
+        (c_void_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t),
+        _ERROR,
+    ),
     "gomask_set_parallelism": ((c_size_t, c_size_t), None),
     "gomask_parallelism": ((POINTER(c_size_t), POINTER(c_size_t)), None),
     "gomask_hello_world": ((), _ERROR),
@@ -181,8 +211,9 @@ _PROTOTYPES: dict[str, tuple[tuple[Any, ...], Any]] = {
 #: Exports for tests and benchmarks (gosrc/exports_debug.go), declared only
 #: where the library has them: a library built without them works.
 _DEBUG_PROTOTYPES: dict[str, tuple[tuple[Any, ...], Any]] = {
-    "gomask_debug_empty": _MASK,
+    "gomask_debug_empty": _PROTOTYPES["gomask_mask"],
     "gomask_debug_panic": ((c_void_p, c_size_t, c_int), _ERROR),  # message, its length
+    "gomask_debug_set_yields": ((c_int,), c_int),  # on -> was on
 }
 
 
@@ -417,10 +448,15 @@ loaded: Library | None = None
 _runtime_inherited = False
 
 
-#: The settings of set_parallelism(), kept here so that a library loaded
-#: later (a forked child loads its own) gets them too: (threshold,
-#: workers), None where the library's default stays.
+#: The settings of set_parallelism() (threshold, workers), None where the
+#: library's default stays; kept here so that a library loaded later (a
+#: forked child loads its own) gets them too.
 _split_request: tuple[int | None, int | None] = (None, None)
+
+
+def split_request() -> tuple[int | None, int | None]:
+    """The settings of set_parallelism() made so far (None: the default)."""
+    return _split_request
 
 
 def set_parallelism(threshold: int | None, workers: int | None) -> None:
@@ -436,6 +472,15 @@ def set_parallelism(threshold: int | None, workers: int | None) -> None:
             _apply_split(loaded)
 
 
+def reset_parallelism() -> None:
+    """Back to the library's default split settings."""
+    global _split_request
+    with _lock:
+        _split_request = (None, None)
+        if loaded is not None:
+            _apply_split(loaded)
+
+
 def parallelism(lib: Library) -> tuple[int, int]:
     """The split settings in effect in *lib*: (threshold, workers)."""
     threshold, workers = c_size_t(), c_size_t()
@@ -444,14 +489,9 @@ def parallelism(lib: Library) -> tuple[int, int]:
 
 
 def _apply_split(lib: Library) -> None:
+    # 0 asks the library for its default.
     threshold, workers = _split_request
-    if threshold is None and workers is None:
-        return
-    current_threshold, current_workers = parallelism(lib)
-    lib.set_parallelism(
-        current_threshold if threshold is None else threshold,
-        current_workers if workers is None else workers,
-    )
+    lib.set_parallelism(threshold or 0, workers or 0)
 
 
 def library() -> Library:

@@ -6,44 +6,38 @@ the same functions unmask; :func:`unmask` is :func:`mask` under the name a
 reader of server code expects.
 
 Every function validates its arguments before any pointer reaches Go and
-raises :class:`TypeError` or :class:`ValueError` for bad input. Calls on
-buffers of at least :data:`GIL_RELEASE_THRESHOLD` bytes release the GIL, so
-other Python threads run (and mask) meanwhile; very large buffers are split
-over several goroutines (:func:`set_parallelism`). :func:`mask_batch`
-masks many payloads, each with its own key, in one call.
+raises :class:`TypeError` or :class:`ValueError` for bad input, then makes
+one call into Go. How a buffer reaches Go depends on its kind and on the
+interpreter, decided once per call:
 
-How buffers reach Go depends on the interpreter, chosen once at import:
-
-- CPython: ctypes passes a ``bytes`` object as a pointer to its own bytes,
-  so Go reads a payload where it is and writes the result into the new
-  ``bytes`` that :func:`mask` then returns (nobody else has seen it yet).
-  A buffer masked in place, and any other buffer, is pinned for the call
-  with ``ctypes.c_char.from_buffer``: a buffer export, which keeps a
-  ``bytearray`` from being resized or freed meanwhile (with or without the
-  GIL, so also on free-threaded CPython).
+- CPython: ``bytes`` are passed as they are (ctypes passes a pointer to
+  their contents); the result is a new ``bytes`` object that Go fills
+  before anyone else sees it. Any other buffer is pinned for the call
+  with ``ctypes.c_char.from_buffer`` (a buffer export, which keeps a
+  ``bytearray`` from being resized or freed meanwhile, with or without
+  the GIL), or copied to ``bytes`` where it cannot be pinned (read-only or
+  not contiguous).
 - PyPy: ctypes would copy a ``bytes`` argument, so Go gets its address
   (``memoryview._pypy_raw_address``, which makes it immovable) and writes
-  into gomask's own buffer. PyPy cannot pin a resizable buffer (a
-  ``bytearray`` may be resized while exported) and releases its GIL for
-  every call into C, so Go never gets the address of one: a payload that
-  is not ``bytes`` is copied to bytes first, and buffers masked in place,
-  like payloads too short for a call into Go to pay, are masked in Python
-  by PyPy's JIT.
-- ``GOMASK_PURE=1`` (set before import), or any other interpreter: the
-  pure-Python implementation, with identical results.
+  into a buffer of this thread's, copied out once. PyPy cannot pin a
+  resizable buffer and releases its GIL for every call into C, so Go never
+  gets the address of one: other buffers are copied to ``bytes`` first, and
+  buffers masked in place, like payloads shorter than
+  :data:`PYPY_GO_MIN_SIZE`, are masked by PyPy's JIT.
+- The pure-Python build, ``GOMASK_PURE=1`` (set before import), or another
+  interpreter: the pure-Python implementation, with identical results
+  (:func:`implementation` says which, and ``python -m gomask info`` why).
 """
 
 from __future__ import annotations
 
-import ctypes
 import operator
-import os
 import sys
 import threading
 import types
 from array import array
 from collections.abc import Iterable
-from ctypes import addressof, c_char, c_size_t, string_at
+from ctypes import addressof, c_char, c_size_t, sizeof, string_at
 from itertools import accumulate
 from typing import Any, NamedTuple
 
@@ -53,6 +47,7 @@ from gomask._typing import Buffer
 __all__ = [
     "GIL_RELEASE_THRESHOLD",
     "KEY_SIZE",
+    "PYPY_GO_MIN_SIZE",
     "Masker",
     "Parallelism",
     "get_parallelism",
@@ -60,6 +55,7 @@ __all__ = [
     "mask",
     "mask_batch",
     "mask_inplace",
+    "reset_parallelism",
     "set_parallelism",
     "unmask",
     "wstx",
@@ -68,80 +64,40 @@ __all__ = [
 #: Length of a masking key in bytes.
 KEY_SIZE = 4
 
-#: Buffers of at least this many bytes are masked with the GIL released,
-#: so other Python threads run meanwhile; shorter ones keep it, which is
-#: cheaper per call (``python -m gomask bench --threads`` measures both).
+#: Calls on buffers of at least this many bytes release the GIL, so that
+#: other Python threads run meanwhile; shorter calls keep it, which costs
+#: less than releasing and taking it back.
 GIL_RELEASE_THRESHOLD = 256 * 1024
 
-_PURE = os.environ.get("GOMASK_PURE", "").strip() not in ("", "0")
-#: Go, with objects passed as ctypes passes them (CPython).
-_GO_CPYTHON = not _PURE and sys.implementation.name == "cpython"
-#: Go, with the addresses of bytes objects (PyPy).
-_GO_PYPY = not _PURE and sys.implementation.name == "pypy"
+#: On PyPy, ``bytes`` shorter than this are masked by the JIT, which is
+#: faster there than a call into Go.
+PYPY_GO_MIN_SIZE = 8 * 1024
 
-#: Results shorter than this are made with bytes(n), which zero-fills
-#: them: cheaper at these sizes than an uninitialised one from
-#: _native.new_bytes, which costs a ctypes call.
-_ZEROED_MAX = 16 * 1024
-#: mask() copies a buffer shorter than this to bytes rather than pinning it.
-_COPY_MAX = 4 * 1024
-#: On PyPy, bytes shorter than this are masked by the JIT: a call into Go
-#: costs more there (``python -m gomask bench --peers`` on PyPy).
-_PYPY_GO_MIN = 8 * 1024
 #: On PyPy, each thread keeps a buffer of up to this many bytes for Go to
-#: write results into (allocating one per call costs more than the copy).
+#: write results into, rather than allocating one per call; larger results
+#: get one of their own, so that no thread holds on to more memory.
 _PYPY_SCRATCH_MAX = 4 * 1024 * 1024
+
+#: Results shorter than this are made with ``bytes(n)``, which zero-fills
+#: them; longer ones uninitialised (:data:`gomask._native.new_bytes`), which
+#: costs a ctypes call but saves writing them twice.
+_ZEROED_MAX = 16 * 1024
+
+#: Whether (and how) Go masks in this process: the interpreter, unless the
+#: pure-Python implementation was chosen or built.
+_GO_CPYTHON = _native.PURE_REASON is None and sys.implementation.name == "cpython"
+_GO_PYPY = _native.PURE_REASON is None and sys.implementation.name == "pypy"
 
 _pin = c_char.from_buffer  # an export of a writable buffer, held until released
 
 
 def implementation() -> str:
-    """``"go"``, or ``"python"`` where the pure-Python fallback runs.
+    """``"go"``, or ``"python"`` where the pure-Python implementation runs.
 
-    That is with ``GOMASK_PURE=1``, or on an interpreter other than
-    CPython and PyPy.
+    That is in the pure-Python build (for platforms without a Go build),
+    with ``GOMASK_PURE=1``, and on interpreters other than CPython and PyPy.
     """
     return "go" if _GO_CPYTHON or _GO_PYPY else "python"
-
-
-class Parallelism(NamedTuple):
-    """The settings in effect of :func:`set_parallelism`."""
-
-    #: Buffers of at least this many bytes are split over goroutines.
-    threshold: int
-    #: At most this many goroutines share one buffer (the caller's
-    #: included); 1 when nothing is split.
-    workers: int
-
-
-def set_parallelism(threshold: int | None = None, workers: int | None = None) -> None:
-    """Set how one large buffer is split over goroutines, process-wide.
-
-    Buffers of at least *threshold* bytes are masked by up to *workers*
-    goroutines: the calling thread's and helpers started for the call.
-    *workers* counts at most the CPUs Go uses (:func:`get_parallelism`
-    reports the value in effect); ``workers=1`` turns the split off.
-    Arguments left as ``None`` keep their current value. The defaults are
-    the library's, measured to pay on their own (``python -m gomask bench
-    --threads``). With ``GOMASK_PURE`` nothing is split.
-    """
-    if threshold is not None:
-        threshold = _non_negative(threshold, "threshold")
-        if threshold < 1:
-            raise ValueError(f"threshold must be at least 1 byte, got {threshold}")
-    if workers is not None:
-        workers = _non_negative(workers, "workers")
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-    _native.set_parallelism(threshold, workers)
-
-
-def get_parallelism() -> Parallelism:
-    """The settings of :func:`set_parallelism` in effect (loads the library)."""
-    if implementation() == "python":
-        threshold, _ = _native._split_request
-        return Parallelism(threshold or 0, 1)
-    return Parallelism(*_native.parallelism(_native.library()))
 
 
 def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
@@ -155,28 +111,7 @@ def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
 
     Masking is an involution: ``mask(mask(d, k), k) == d``.
     """
-    if (
-        type(data) is bytes
-        and type(key) is bytes
-        and len(key) == KEY_SIZE
-        and offset.__class__ is int
-        and not offset
-        and _GO_CPYTHON
-    ):
-        # The common case, inline: at these sizes each Python-level step
-        # costs as much as Go's masking of a kilobyte.
-        n = len(data)
-        if n < _ZEROED_MAX:
-            lib = _native.loaded
-            if lib is None:
-                lib = _native.load()
-            out = bytes(n)  # a new object (or the empty one, which Go does not write)
-            error = lib.mask_gil(out, data, n, key)
-            if error:
-                lib.raise_error(error)
-            return out
-        return _mask_bytes(data, key)
-    return _masked(data, _key_at(key, offset), "data")
+    return _mask(data, _key_at(key, offset), "data")
 
 
 unmask = mask
@@ -192,27 +127,7 @@ def mask_inplace(buffer: Buffer, key: Buffer, offset: int = 0) -> None:
     PyPy cannot pin a buffer, so there a resize from another thread
     meanwhile is a race, as with any Python code.
     """
-    if (
-        type(buffer) is bytearray
-        and type(key) is bytes
-        and len(key) == KEY_SIZE
-        and offset.__class__ is int
-        and not offset
-        and _GO_CPYTHON
-    ):
-        n = len(buffer)
-        if n:  # an empty bytearray has nothing to pin
-            lib = _native.loaded
-            if lib is None:
-                lib = _native.load()
-            pinned = _pin(buffer)
-            call = lib.mask_inplace_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_inplace
-            error = call(addressof(pinned), n, key)
-            del pinned  # releases the export: the bytearray may be resized again
-            if error:
-                lib.raise_error(error)
-        return
-    _masked_inplace(buffer, _key_at(key, offset), "buffer")
+    _mask_inplace(buffer, _key_at(key, offset), "buffer", "mask()")
 
 
 def wstx(key: int, buffer: Buffer) -> int:
@@ -227,7 +142,7 @@ def wstx(key: int, buffer: Buffer) -> int:
     key = _integer(key, "key")
     if not 0 <= key <= 0xFFFF_FFFF:
         raise ValueError(f"key must be between 0 and 0xFFFFFFFF, got {key:#x}")
-    n = _masked_inplace(buffer, key.to_bytes(4, "big"), "buffer")
+    n = _mask_inplace(buffer, key.to_bytes(4, "big"), "buffer", "mask()")
     shift = 8 * (n % 4)
     return ((key << shift) | (key >> (32 - shift))) & 0xFFFF_FFFF
 
@@ -264,13 +179,14 @@ class Masker:
 
     def process(self, chunk: Buffer) -> bytes:
         """Return the next *chunk* of the payload, masked, as new bytes."""
-        out = _masked(chunk, _rotated(self._key, self._position), "chunk")
+        out = _mask(chunk, _rotated(self._key, self._position), "chunk")
         self._position = (self._position + len(out)) % KEY_SIZE
         return out
 
     def process_inplace(self, chunk: Buffer) -> None:
         """Mask the next *chunk* of the payload in place (writable, C-contiguous)."""
-        n = _masked_inplace(chunk, _rotated(self._key, self._position), "chunk")
+        key = _rotated(self._key, self._position)
+        n = _mask_inplace(chunk, key, "chunk", "process()")
         self._position = (self._position + n) % KEY_SIZE
 
     def reset(self, offset: int = 0) -> None:
@@ -300,26 +216,24 @@ def mask_batch(payloads: Iterable[Buffer], keys: Buffer | Iterable[Buffer]) -> l
     """
     items = _batch_payloads(payloads)
     key_bytes = _batch_keys(keys, len(items))
-    if not _GO_CPYTHON:  # PyPy's JIT inlines these calls: one at a time costs nothing more
-        return [_mask_bytes(p, key_bytes[4 * i : 4 * i + 4]) for i, p in enumerate(items)]
+    if not _GO_CPYTHON:  # PyPy's JIT inlines mask(): one call each costs nothing more
+        return [_mask(p, key_bytes[4 * i : 4 * i + 4], "data") for i, p in enumerate(items)]
     source = b"".join(items)
     n = len(source)
+    lengths = array(_SIZE_T_CODE, map(len, items))  # size_t[count], this call's own
     out = bytes(n) if n < _ZEROED_MAX else _native.new_bytes(None, n)
-    lengths = list(map(len, items))
-    # An array.array of size_t: built in C from the list, much faster than
-    # a ctypes array; it is this function's own, pinned for the call.
-    sizes = array(_SIZE_T_CODE, lengths)
-    pinned = _pin(sizes) if lengths else None
     lib = _native.library()
     call = lib.mask_batch_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_batch
+    pinned = _pin(lengths) if lengths else None
+    count = len(lengths)
     error = call(
         out,
         source,
         n,
         addressof(pinned) if pinned is not None else None,
-        len(lengths),
+        count,
         key_bytes,
-        len(key_bytes),
+        4 * count,
     )
     del pinned
     lib.check(error)
@@ -328,90 +242,153 @@ def mask_batch(payloads: Iterable[Buffer], keys: Buffer | Iterable[Buffer]) -> l
 
 
 #: The array typecode of a C size_t.
-_SIZE_T_CODE = {ctypes.sizeof(t): t._type_ for t in (ctypes.c_uint, ctypes.c_ulonglong)}[
-    ctypes.sizeof(c_size_t)
-]
+_SIZE_T_CODE = next(code for code in "LQ" if array(code).itemsize == sizeof(c_size_t))
 
 
-# --- the general paths ------------------------------------------------------------------
+# --- the calls ---------------------------------------------------------------------------
 
 
-def _mask_bytes(data: bytes, key: bytes) -> bytes:
-    """mask() of bytes with a validated, rotated key, any size."""
-    n = len(data)
+def _mask(data: object, key: bytes, name: str) -> bytes:
+    """mask() with a validated key, already rotated to the position of data[0]."""
     if _GO_CPYTHON:
-        lib = _native.library()
-        if n < _ZEROED_MAX:
-            out = bytes(n)
-            error = lib.mask_gil(out, data, n, key)
-        else:
-            out = _native.new_bytes(None, n)
+        if type(data) is bytes:
+            n = len(data)
+            out = bytes(n) if n < _ZEROED_MAX else _native.new_bytes(None, n)
+            lib = _native.loaded or _native.load()
             call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
             error = call(out, data, n, key)
+            if error:
+                lib.raise_error(error)
+            return out
+        with _view(data, name) as view:
+            if view.readonly or not view.c_contiguous:
+                return _mask(view.tobytes(), key, name)  # no export to pin: a copy
+            n = view.nbytes
+            out = bytes(n) if n < _ZEROED_MAX else _native.new_bytes(None, n)
+            lib = _native.loaded or _native.load()
+            call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
+            pinned = _pin(view) if n else None
+            error = call(out, addressof(pinned) if pinned is not None else None, n, key)
+            del pinned  # releases the export, before the view is released
         lib.check(error)
         return out
-    if _GO_PYPY and n >= _PYPY_GO_MIN:
+    if type(data) is not bytes:
+        with _view(data, name) as view:
+            data = view.tobytes()
+    if _GO_PYPY and len(data) >= PYPY_GO_MIN_SIZE:
+        n = len(data)
+        out = _scratch(n)
         lib = _native.library()
-        scratch = _scratch(n)
-        address = addressof(scratch)
-        lib.check(lib.mask(address, _native.pointer_to(data), n, _native.pointer_to(key)))
-        return string_at(address, n)
+        raw = _native.pointer_to
+        lib.check(lib.mask(addressof(out), raw(data), n, raw(key)))
+        return string_at(out, n)
     return _fallback.mask(data, key)
 
 
-def _masked(data: object, key: bytes, name: str) -> bytes:
-    """mask() of anything, with a validated, rotated key."""
-    if type(data) is bytes:
-        return _mask_bytes(data, key)
-    view = _view(data, name)
-    with view:
-        n = view.nbytes
-        if n == 0:
-            return b""
-        if not _GO_CPYTHON or n < _COPY_MAX or view.readonly or not view.c_contiguous:
-            # A copy: cheaper than pinning at these sizes; the only way to
-            # hand Go a read-only or scattered buffer; and on PyPy, which
-            # cannot pin, the only safe one.
-            return _mask_bytes(view.tobytes(), key)
-        lib = _native.library()
-        out = _native.new_bytes(None, n)
-        pinned = _pin(view)
-        call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
-        error = call(out, addressof(pinned), n, key)
-        del pinned
-    lib.check(error)
-    return out  # type: ignore[no-any-return]
-
-
-def _masked_inplace(buffer: object, key: bytes, name: str) -> int:
-    """mask_inplace() of anything, with a validated, rotated key; returns
-    the size of *buffer* in bytes."""
-    view = _view(buffer, name)
-    with view:
+def _mask_inplace(buffer: object, key: bytes, name: str, instead: str) -> int:
+    """mask_inplace() with a validated, rotated key; returns the size of
+    *buffer* in bytes. *instead* names the copying function to suggest for a
+    read-only buffer."""
+    if _GO_CPYTHON and type(buffer) is bytearray:  # writable, contiguous, of bytes
+        n = len(buffer)
+        if n:
+            lib = _native.loaded or _native.load()
+            call = lib.mask_inplace_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_inplace
+            pinned = _pin(buffer)
+            error = call(addressof(pinned), n, key)
+            del pinned  # releases the export: the buffer may be resized again
+            if error:
+                lib.raise_error(error)
+        return n
+    with _view(buffer, name) as view:
         if view.readonly:
             raise TypeError(
                 f"{name} must be writable to be masked in place; {type(buffer).__name__} is "
-                "read-only (use mask(), which returns new bytes)"
+                f"read-only (use {instead}, which returns new bytes)"
             )
         if not view.c_contiguous:
             raise ValueError(f"{name} must be C-contiguous to be masked in place")
         n = view.nbytes
         if n == 0:
             return 0
-        if not _GO_CPYTHON:
-            if type(buffer) is bytearray:
-                _fallback.mask_inplace(buffer, key)
-            else:
-                with view.cast("B") as octets:
-                    _fallback.mask_inplace(octets, key)
+        if not _GO_CPYTHON:  # PyPy cannot pin it: the JIT masks it
+            with view.cast("B") as octets:
+                _fallback.mask_inplace(buffer if type(buffer) is bytearray else octets, key)
             return n
-        lib = _native.library()
-        pinned = _pin(view)
+        lib = _native.loaded or _native.load()
         call = lib.mask_inplace_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_inplace
+        pinned = _pin(view)
         error = call(addressof(pinned), n, key)
-        del pinned
+        del pinned  # releases the export, before the view is released
     lib.check(error)
     return n
+
+
+class _Scratch(threading.local):
+    buffer: Any = None
+
+
+_scratch_of_thread = _Scratch()
+
+
+def _scratch(n: int) -> Any:
+    """A ctypes buffer of at least *n* bytes that only this thread uses (PyPy)."""
+    if n > _PYPY_SCRATCH_MAX:
+        return (c_char * n)()
+    buffer = _scratch_of_thread.buffer
+    if buffer is None or len(buffer) < n:
+        buffer = _scratch_of_thread.buffer = (c_char * max(n, 64 * 1024))()
+    return buffer
+
+
+# --- parallelism ---------------------------------------------------------------------------
+
+
+class Parallelism(NamedTuple):
+    """The settings in effect of :func:`set_parallelism`."""
+
+    #: Buffers of at least this many bytes are split over goroutines.
+    threshold: int
+    #: At most this many goroutines share one buffer (the caller's
+    #: included); 1 when nothing is split.
+    workers: int
+
+
+def set_parallelism(threshold: int | None = None, workers: int | None = None) -> None:
+    """Set how one large buffer is split over goroutines, process-wide.
+
+    Buffers of at least *threshold* bytes are masked by up to *workers*
+    goroutines: the calling thread's and helpers started for the call.
+    *workers* counts at most the CPUs Go uses (:func:`get_parallelism`
+    reports the value in effect); ``workers=1`` turns the split off.
+    Arguments left as ``None`` keep their current value;
+    :func:`reset_parallelism` restores the defaults (16 MiB, every CPU).
+    With the pure-Python implementation nothing is split.
+    """
+    if threshold is not None:
+        threshold = _non_negative(threshold, "threshold")
+        if threshold < 1:
+            raise ValueError(f"threshold must be at least 1 byte, got {threshold}")
+    if workers is not None:
+        workers = _non_negative(workers, "workers")
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+    _native.set_parallelism(threshold, workers)
+
+
+def reset_parallelism() -> None:
+    """Restore the default settings of :func:`set_parallelism`."""
+    _native.reset_parallelism()
+
+
+def get_parallelism() -> Parallelism:
+    """The settings of :func:`set_parallelism` in effect (loads the library)."""
+    if implementation() == "python":
+        return Parallelism(_native.split_request()[0] or 0, 1)
+    return Parallelism(*_native.parallelism(_native.library()))
+
+
+# --- arguments ----------------------------------------------------------------------------
 
 
 def _view(obj: object, name: str) -> memoryview:
@@ -436,34 +413,9 @@ def _holds_objects(fmt: str) -> bool:
     """Whether a struct-module buffer format has Python object items ('O').
 
     Field names of structured formats (``T{<i:name:}``) are skipped, so a
-    name that contains an O is not mistaken for one.
+    name that contains an O is not taken for an object item.
     """
-    if "O" not in fmt:
-        return False
-    return "O" in "".join(fmt.split(":")[::2])
-
-
-# --- PyPy ---------------------------------------------------------------------------------
-
-
-class _Scratch(threading.local):
-    buffer: Any = None
-
-
-_scratch_of_thread = _Scratch()
-
-
-def _scratch(n: int) -> Any:
-    """A ctypes buffer of at least *n* bytes that only this thread uses."""
-    if n > _PYPY_SCRATCH_MAX:
-        return (c_char * n)()
-    buffer = _scratch_of_thread.buffer
-    if buffer is None or len(buffer) < n:
-        buffer = _scratch_of_thread.buffer = (c_char * max(n, 64 * 1024))()
-    return buffer
-
-
-# --- arguments ----------------------------------------------------------------------------
+    return "O" in fmt and "O" in "".join(fmt.split(":")[::2])
 
 
 def _batch_payloads(payloads: object) -> list[bytes] | tuple[bytes, ...]:
@@ -481,15 +433,15 @@ def _batch_payloads(payloads: object) -> list[bytes] | tuple[bytes, ...]:
         raise TypeError(
             f"payloads must be an iterable of bytes-like objects, not {type(payloads).__name__}"
         ) from None
-    if set(map(type, items)) <= _BYTES_ONLY:
+    if all(type(item) is bytes for item in items):
         return items
     out = []
     for i, item in enumerate(items):
         if type(item) is bytes:
             out.append(item)
-            continue
-        with _view(item, f"payloads[{i}]") as view:
-            out.append(view.tobytes())
+        else:
+            with _view(item, f"payloads[{i}]") as view:
+                out.append(view.tobytes())
     return out
 
 
@@ -499,22 +451,18 @@ def _batch_keys(keys: object, count: int) -> bytes:
         raise TypeError(
             f"keys must be a bytes-like object or an iterable of keys, not {type(keys).__name__}"
         )
-    if type(keys) is bytes:
-        key_bytes = keys
-    else:
-        try:
-            view = memoryview(keys)  # type: ignore[arg-type]
-        except TypeError:
-            return _batch_key_list(keys, count)
-        with view:
-            if _holds_objects(view.format):
-                raise TypeError(f"keys holds Python objects (buffer format {view.format!r})")
-            # A copy: a bytearray could be resized by another thread meanwhile.
-            key_bytes = view.tobytes()
+    try:
+        view = memoryview(keys)  # type: ignore[arg-type]
+    except TypeError:
+        return _batch_key_list(keys, count)
+    with view:
+        if _holds_objects(view.format):
+            raise TypeError(f"keys holds Python objects (buffer format {view.format!r})")
+        key_bytes = view.tobytes()  # a copy: a bytearray could be resized meanwhile
     if len(key_bytes) != KEY_SIZE * count:
         raise ValueError(
             f"keys must hold {KEY_SIZE} bytes per payload: {KEY_SIZE * count} bytes for "
-            f"{count} payloads, got {len(key_bytes)}"
+            f"{_count(count, 'payload')}, got {len(key_bytes)}"
         )
     return key_bytes
 
@@ -530,15 +478,21 @@ def _batch_key_list(keys: object, count: int) -> bytes:
             f"keys must be a bytes-like object or an iterable of keys, not {type(keys).__name__}"
         ) from None
     if len(key_list) != count:
-        raise ValueError(f"got {len(key_list)} keys for {count} payloads")
+        raise ValueError(
+            f"keys must be one key per payload: {_count(count, 'payload')}, "
+            f"{_count(len(key_list), 'key')}"
+        )
     return b"".join([_key(k, f"keys[{i}]") for i, k in enumerate(key_list)])
 
 
-_BYTES_ONLY = {bytes}
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _key_at(key: object, offset: object) -> bytes:
     """*key* (validated) rotated to start at mask position *offset* (validated)."""
+    if type(key) is bytes and len(key) == KEY_SIZE and offset.__class__ is int and not offset:
+        return key
     return _rotated(_key(key, "key"), _position(offset))
 
 
