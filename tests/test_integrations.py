@@ -379,7 +379,8 @@ def test_no_patch_where_gomask_never_pays() -> None:
         pytest.skip("aiohttp masks in pure Python here")
     assert integrations.AIOHTTP_MIN_SIZE is None
     assert plan.min_size is None
-    assert integrations.install("aiohttp") == ()
+    with pytest.warns(integrations.IntegrationWarning, match="aiohttp left unpatched: it masks"):
+        assert integrations.install("aiohttp") == ()
     assert "aiohttp" not in integrations.install()
     assert getattr(module, attribute) is original
     assert integrations.install("aiohttp", min_size=0) == ("aiohttp",)
@@ -642,6 +643,23 @@ def test_routing_by_size(library: str, monkeypatch: pytest.MonkeyPatch) -> None:
             result = bytes(buffer)
         assert result == _reference(data, key), size
     assert calls == [threshold, threshold + 1, 70000]
+
+
+def test_stats_count_frames_by_masker() -> None:
+    """stats(): the calls and bytes each masker took, from install() on."""
+    _need("websockets")
+    import websockets.frames as frames
+
+    integrations.install("websockets", min_size=100)
+    key = os.urandom(4)
+    for size in (10, 99, 100, 5000):
+        assert frames.apply_mask(bytes(size), key) == _reference(bytes(size), key)
+    assert integrations.stats() == {"websockets": integrations.Counts(2, 5100, 2, 109)}
+    integrations.install("websockets", min_size=0)  # patched again: counts from zero
+    frames.apply_mask(b"abc", key)
+    assert integrations.stats() == {"websockets": integrations.Counts(1, 3, 0, 0)}
+    integrations.uninstall()
+    assert integrations.stats() == {}
 
 
 def test_wsproto_masker_matches_wsproto() -> None:

@@ -1,4 +1,4 @@
-"""gomask inside WebSocket libraries: ``install()`` and the frames they mask go to Go.
+"""gomask inside WebSocket libraries: ``install()`` and their frames are masked in Go.
 
 ::
 
@@ -7,59 +7,31 @@
     integrations.install()              # every supported library that is installed
     integrations.install("wsproto")     # or only the ones named
     integrations.installed()            # -> ("wsproto",)
+    integrations.stats()                # frames and bytes masked by gomask, by the library
     integrations.uninstall()            # the libraries' own maskers again
 
 Importing this module imports none of the libraries; :func:`install` imports
-the ones it patches. What is patched, per library (the name each library
-looks up at call time, so connections already open pick it up for their next
-frame):
+the ones it patches. Each library is patched at the names it looks up when it
+masks (:data:`PATCH_POINTS`), so connections already open use gomask from
+their next frame. docs/integrations.md describes every patch point.
 
-``websockets``
-    ``websockets.frames.apply_mask(data, mask) -> bytes`` (both directions,
-    every connection type: asyncio, sync, sans-I/O), and
-    ``websockets.legacy.framing.apply_mask`` if that module is already
-    imported (importing it warns, so :func:`install` never does).
-``wsproto``
-    ``wsproto.frame_protocol.XorMaskerSimple``: one masker object per frame,
-    ``process(data)`` keeping the mask position across a frame's chunks.
-    gomask's class masks wsproto's ``bytearray`` in place (both of wsproto's
-    call sites hand over a fresh ``bytearray`` and keep only the result).
-``tornado``
-    ``tornado.websocket._websocket_mask(mask, data) -> bytes`` (key first).
-    ``tornado.util._websocket_mask``, which ``tornado.web`` also uses for
-    XSRF tokens, is left alone.
-``aiohttp``
-    The send side, ``aiohttp._websocket.writer.websocket_mask(mask,
-    bytearray) -> None``, which masks the writer's own fresh ``bytearray`` in
-    place. The receive side is patched only where aiohttp runs its
-    pure-Python reader (``aiohttp._websocket.reader_py``: PyPy,
-    ``AIOHTTP_NO_EXTENSIONS``); its compiled reader binds the Cython masker
-    with a Cython ``cimport``, which no Python code can replace, so an aiohttp
-    server keeps its own masker for what it receives.
-``autobahn``
-    ``autobahn.websocket.protocol.create_xor_masker(mask, length=None)``,
-    returning a masker with ``process(data) -> bytes``, ``reset()`` and
-    ``pointer()`` (bytes processed since creation or ``reset()``).
-
-Routing by size: websockets, tornado, aiohttp and autobahn may mask in C
-(``websockets.speedups``, ``tornado.speedups``, aiohttp's Cython
-``aiohttp._websocket.mask``, autobahn's NVX). :func:`install` checks which
-masker each library actually uses. Where it is the C one, frames shorter than
-that library's threshold (the ``*_MIN_SIZE`` constants) stay with it and
-longer ones go to gomask, so that no frame is masked slower than before.
-Where the library masks in pure Python (wsproto always; the others on PyPy,
-or when their speedups are absent or disabled), frames from
-:data:`PURE_PYTHON_MIN_SIZE` go to gomask: below it, a call into Go that
-follows an idle gap costs more CPU time than the library's own masker.
+Routing by size: a library masks each frame (or each chunk of one) with
+whichever masker costs less at that size. Where the library masks with C code
+of its own, frames shorter than that library's threshold (the ``*_MIN_SIZE``
+constants) stay with it; where it masks in pure Python (wsproto always, the
+others on PyPy or without their compiled parts), frames shorter than
+:data:`PURE_PYTHON_MIN_SIZE` do. Each threshold is the smallest size from
+which gomask was measured no worse than that masker at every larger size, in
+latency and in the process's CPU time (all threads, the Go runtime's
+included) with frames arriving with pauses; docs/performance.md has the
+measurements and how to rerun them.
 
 Every patch point is checked before anything is patched: its signature where
 Python can see one, and a call on known input whose result must be RFC 6455's
 (that also catches swapped arguments and wrong return types). A library whose
 patch point differs is refused with :class:`IntegrationError` and left as it
 was. Install, uninstall and the queries hold one lock, so they are safe from
-any thread, also while connections run; the patched functions keep no state,
-and each masker object belongs to one frame of one connection, as the
-library's own does.
+any thread, also while connections run.
 """
 
 from __future__ import annotations
@@ -84,52 +56,43 @@ from gomask.mask import mask_inplace as _mask_inplace
 __all__ = [
     "AIOHTTP_MIN_SIZE",
     "AUTOBAHN_MIN_SIZE",
+    "PATCH_POINTS",
     "PURE_PYTHON_MIN_SIZE",
     "SUPPORTED",
     "TORNADO_MIN_SIZE",
     "WEBSOCKETS_MIN_SIZE",
     "AutobahnMasker",
+    "Counts",
     "IntegrationError",
     "IntegrationWarning",
+    "PatchPoint",
     "Plan",
     "WsprotoMasker",
     "describe",
     "install",
     "installed",
+    "stats",
     "uninstall",
 ]
 
 #: The libraries :func:`install` knows, in the order it patches them.
 SUPPORTED: Final = ("websockets", "wsproto", "tornado", "aiohttp", "autobahn")
 
-# Thresholds: where a library masks with its own C code, frames of at least
-# this many bytes go to gomask and shorter ones stay with the library; None:
-# every frame stays with the library, so install() leaves it unpatched unless
-# given a min_size. Each is the smallest size from which gomask, called
-# through the patched function, was measured no slower than that C masker at
-# every larger size, both in calls back to back (wall time) and in calls
-# after an idle gap (CPU time of the whole process, which includes what a
-# call costs in the Go runtime's threads), the larger of the two. Re-measure
-# with
-#     python scripts/measure_thresholds.py
-# which prints both timings and the suggested value for each library, and
-# check the result end to end with ``python -m gomask._bench_apps``.
+# Thresholds (see the module's docstring for the rule; the numbers behind
+# them are in docs/performance.md). None: gomask was not measured faster
+# than that masker at any size, so install() leaves the library unpatched
+# unless given a min_size.
 
-#: websockets.speedups.apply_mask (C, SSE2) against gomask.mask.mask.
+#: websockets.speedups.apply_mask (C).
 WEBSOCKETS_MIN_SIZE: Final[int | None] = 16 << 20
-#: tornado.speedups.websocket_mask (C) against gomask.mask.mask.
+#: tornado.speedups.websocket_mask (C).
 TORNADO_MIN_SIZE: Final[int | None] = 4 << 20
-#: aiohttp's Cython websocket_mask (in place) against gomask.mask.mask_inplace:
-#: gomask was not measured faster at any size.
+#: aiohttp's Cython websocket_mask (in place).
 AIOHTTP_MIN_SIZE: Final[int | None] = None
-#: autobahn's NVX masker objects (CFFI) against :class:`AutobahnMasker`.
+#: autobahn's NVX maskers (CFFI).
 AUTOBAHN_MIN_SIZE: Final[int | None] = 4 << 20
-#: Every library's pure-Python masker (wsproto's; websockets', tornado's,
-#: aiohttp's and autobahn's without their C code, as on PyPy) against
-#: gomask. Back to back, gomask is faster from the smallest frames; but a
-#: call into Go that follows an idle gap costs about 20 µs of CPU in the Go
-#: runtime's threads (it wakes its monitor thread), more than such a masker
-#: spends on frames of a few KiB, so small frames stay with it.
+#: Every library's pure-Python masker: wsproto's, and the others' where
+#: they run without their compiled parts (as on PyPy).
 PURE_PYTHON_MIN_SIZE: Final = 64 << 10
 
 
@@ -143,35 +106,142 @@ class IntegrationError(RuntimeError):
 
 
 class IntegrationWarning(RuntimeWarning):
-    """:func:`install` with no argument skipped an installed library it cannot patch."""
+    """:func:`install` skipped a library: it cannot patch it, or patching it
+    would gain nothing (the warning says which)."""
+
+
+class PatchPoint(NamedTuple):
+    """One name that :func:`install` replaces in a library: ``module.attribute``;
+    how it masks (which decides how it is checked and replaced); the
+    ``module:attribute`` of the library's compiled masker that it holds when
+    the library masks in C, with that masker's threshold; and when it is
+    patched: "always", "if imported" (importing its module would warn), or "if
+    pure reader" (aiohttp's receive side, where its pure-Python reader runs)."""
+
+    library: str
+    name: str
+    kind: str
+    compiled: str | None
+    min_size: int | None
+    when: str = "always"
+
+
+#: Every patch point, per library in :data:`SUPPORTED` order. The kinds:
+#: ``data, mask -> bytes`` and ``mask, data -> bytes`` (functions that return
+#: the masked data), ``mask, bytearray -> None`` (masks in place), ``masker
+#: class`` (``XorMaskerSimple(masking_key).process(data) -> bytearray``) and
+#: ``masker factory`` (``create_xor_masker(mask, length=None)``, whose maskers
+#: have ``process(data) -> bytes``, ``pointer()`` and ``reset()``).
+# fmt: off
+PATCH_POINTS: Final = (
+    PatchPoint("websockets", "websockets.frames.apply_mask", "data, mask -> bytes",
+               "websockets.speedups:apply_mask", WEBSOCKETS_MIN_SIZE),
+    PatchPoint("websockets", "websockets.legacy.framing.apply_mask", "data, mask -> bytes",
+               "websockets.speedups:apply_mask", WEBSOCKETS_MIN_SIZE, "if imported"),
+    PatchPoint("wsproto", "wsproto.frame_protocol.XorMaskerSimple", "masker class", None, None),
+    PatchPoint("tornado", "tornado.websocket._websocket_mask", "mask, data -> bytes",
+               "tornado.speedups:websocket_mask", TORNADO_MIN_SIZE),
+    PatchPoint("aiohttp", "aiohttp._websocket.writer.websocket_mask", "mask, bytearray -> None",
+               "aiohttp._websocket.mask:_websocket_mask_cython", AIOHTTP_MIN_SIZE),
+    PatchPoint("aiohttp", "aiohttp._websocket.reader_py.websocket_mask", "mask, bytearray -> None",
+               "aiohttp._websocket.mask:_websocket_mask_cython", AIOHTTP_MIN_SIZE,
+               "if pure reader"),
+    PatchPoint("autobahn", "autobahn.websocket.protocol.create_xor_masker", "masker factory",
+               "autobahn.nvx._xormasker:create_xor_masker", AUTOBAHN_MIN_SIZE),
+)
+# fmt: on
+
+_AIOHTTP_RECEIVE_NOTE: Final = (
+    "receive side not patched: aiohttp's compiled reader calls its Cython masker "
+    "through a cimport, which cannot be replaced"
+)
 
 
 class Plan(NamedTuple):
-    """What :func:`install` does (or did) for one library; see :func:`describe`."""
+    """What :func:`install` does (or did) for one library; see :func:`describe`.
 
-    #: The library's import name, one of :data:`SUPPORTED`.
+    *points* are the patch points as ``module.attribute``; *native* the
+    module of the C masker the library uses, or ``None`` where it masks in
+    pure Python; frames of at least *min_size* bytes go to gomask (``0``:
+    every frame; ``None``: none, and the library is left unpatched); *note*
+    says what gomask cannot patch in this library, or is ``""``.
+    """
+
     library: str
-    #: Its installed version, or ``""`` when its metadata cannot be read.
     version: str
-    #: The patch points, as ``module.attribute``.
     points: tuple[str, ...]
-    #: Name of the C masker the library uses where it has one (for example
-    #: ``"websockets.speedups"``), or ``None`` where it masks in pure Python.
     native: str | None
-    #: Frames of at least this many bytes go to gomask, shorter ones to the
-    #: library's own masker (``0``: every frame goes to gomask). ``None``:
-    #: every frame would stay with the library's C masker, so
-    #: :func:`install` leaves the library unpatched.
     min_size: int | None
-    #: What gomask cannot patch in this library, or ``""``.
     note: str
 
 
+class Counts(NamedTuple):
+    """Masking calls (frames, or chunks of frames) of one library since it
+    was installed, and their bytes, by who masked them; see :func:`stats`."""
+
+    gomask_calls: int
+    gomask_bytes: int
+    library_calls: int
+    library_bytes: int
+
+
 # --------------------------------------------------------------------------
-# Replacements. They call gomask through the module globals ``_mask`` and
-# ``_mask_inplace`` (looked up per call), so every patched library uses the
-# same two functions, and their parameters have the names of the functions
-# they replace.
+# The router: where each frame goes, counted.
+
+
+class _Route:
+    """Frames of at least *min_size* bytes go to gomask, the others to the
+    library's masker. The counts are plain attributes, cheap enough to stay
+    on; threads updating them at the same moment may lose an increment."""
+
+    __slots__ = ("gomask_bytes", "gomask_calls", "library_bytes", "library_calls", "min_size")
+
+    def __init__(self, min_size: int) -> None:
+        self.min_size = min_size
+        self.gomask_calls = self.gomask_bytes = self.library_calls = self.library_bytes = 0
+
+    def to_gomask(self, n: int) -> bool:
+        if n >= self.min_size:
+            self.gomask_calls += 1
+            self.gomask_bytes += n
+            return True
+        self.library_calls += 1
+        self.library_bytes += n
+        return False
+
+
+# --------------------------------------------------------------------------
+# Replacements, one builder per kind of patch point. They call gomask through
+# the module globals _mask and _mask_inplace (looked up per call), and take
+# the parameter names of the functions they replace.
+
+
+def _apply_mask(original: Callable[..., bytes], route: _Route) -> Callable[..., bytes]:
+    def apply_mask(data: Buffer, mask: bytes) -> bytes:
+        if route.to_gomask(len(data)):  # type: ignore[arg-type]
+            return _mask(data, mask)
+        return original(data, mask)
+
+    return apply_mask
+
+
+def _websocket_mask(original: Callable[..., bytes], route: _Route) -> Callable[..., bytes]:
+    def _websocket_mask(mask: bytes, data: Buffer) -> bytes:
+        if route.to_gomask(len(data)):  # type: ignore[arg-type]
+            return _mask(data, mask)
+        return original(mask, data)
+
+    return _websocket_mask
+
+
+def _websocket_mask_inplace(original: Callable[..., None], route: _Route) -> Callable[..., None]:
+    def websocket_mask(mask: bytes, data: bytearray) -> None:
+        if route.to_gomask(len(data)):
+            _mask_inplace(data, mask)
+        else:
+            original(mask, data)
+
+    return websocket_mask
 
 
 class WsprotoMasker:
@@ -182,75 +252,63 @@ class WsprotoMasker:
     stopped. A ``bytearray`` given to ``process`` is masked in place and
     returned (wsproto's own calls pass a fresh ``bytearray`` and keep only the
     result); any other bytes-like object is copied to a new ``bytearray``
-    first, as wsproto's masker always does.
+    first, as wsproto's masker always does. Chunks shorter than the route's
+    threshold go to wsproto's own masker, made for the chunk.
     """
 
     __slots__ = ("_key",)
+    _original: Any = None
+    _route: _Route = _Route(0)
 
     def __init__(self, masking_key: Buffer) -> None:
         key = bytes(masking_key)
         if len(key) != KEY_SIZE:
             raise ValueError(f"masking key must be {KEY_SIZE} bytes, got {len(key)}")
-        # The key rotated to the position of the next byte: every call masks
-        # from position 0 of it, gomask's fastest call.
-        self._key = key
+        self._key = key  # rotated to the position of the next byte
 
     def process(self, data: Buffer) -> bytearray:
         """Mask the next chunk of the frame's payload; returns it as a bytearray."""
-        buffer = data if type(data) is bytearray else bytearray(data)
-        n = len(buffer)
-        if n:
-            _mask_inplace(buffer, self._key)
+        n = len(data)  # type: ignore[arg-type]
+        if self._route.to_gomask(n):
+            out = data if type(data) is bytearray else bytearray(data)
+            _mask_inplace(out, self._key)
+        else:
+            out = self._original(self._key).process(data)
+        if n % KEY_SIZE:
             shift = n % KEY_SIZE
-            if shift:
-                key = self._key
-                self._key = key[shift:] + key[:shift]
-        return buffer
+            self._key = self._key[shift:] + self._key[:shift]
+        return out
 
 
-def _routed_wsproto_masker(original: type, min_size: int) -> type[WsprotoMasker]:
-    """A :class:`WsprotoMasker` that masks chunks shorter than *min_size*
-    with wsproto's own masker, made for that chunk with the key rotated to
-    the chunk's position."""
-
-    class RoutedWsprotoMasker(WsprotoMasker):
-        __slots__ = ()
-
-        def process(self, data: Buffer) -> bytearray:
-            """Mask the next chunk of the frame's payload; returns it as a bytearray."""
-            n = len(data)  # type: ignore[arg-type]
-            if n >= min_size:
-                return super().process(data)
-            out: bytearray = original(self._key).process(data)
-            shift = n % KEY_SIZE
-            if shift:
-                self._key = self._key[shift:] + self._key[:shift]
-            return out
-
-    RoutedWsprotoMasker.__qualname__ = RoutedWsprotoMasker.__name__ = "WsprotoMasker"
-    return RoutedWsprotoMasker
+def _wsproto_masker(original: type, route: _Route) -> type[WsprotoMasker]:
+    attributes = {"__slots__": (), "_original": original, "_route": route}
+    return type("WsprotoMasker", (WsprotoMasker,), attributes)
 
 
 class AutobahnMasker:
     """Replacement for the maskers of ``autobahn.websocket.xormasker``.
 
     ``process(data)`` returns the next chunk of a frame's payload masked, as
-    new ``bytes`` (autobahn passes slices of its receive buffer and of the
-    caller's payload, which stay the caller's); ``pointer()`` is the number of
-    bytes processed since creation or the last ``reset()``, which autobahn
-    compares with the frame length; ``reset()`` starts the mask stream again
-    at position 0.
+    new ``bytes``; ``pointer()`` is the number of bytes processed since
+    creation or the last ``reset()``, which autobahn compares with the frame
+    length; ``reset()`` starts the mask stream again at position 0. autobahn
+    hands over a large frame in as many chunks as reads delivered, so each
+    chunk is routed by its own size: chunks shorter than the threshold go to
+    a masker of autobahn's own, made for the chunk.
     """
 
-    __slots__ = ("_key", "_next", "_pointer")
+    __slots__ = ("_factory", "_key", "_pointer", "_route")
 
-    def __init__(self, mask: Buffer) -> None:
+    def __init__(
+        self, mask: Buffer, factory: Callable[..., Any] | None = None, route: _Route | None = None
+    ) -> None:
         key = bytes(mask)
         if len(key) != KEY_SIZE:
             raise ValueError(f"mask must be {KEY_SIZE} bytes, got {len(key)}")
         self._key = key
-        self._next = key  # the key rotated to the position of the next byte
         self._pointer = 0
+        self._factory = factory
+        self._route = route or _Route(0)
 
     def pointer(self) -> int:
         """Bytes processed since creation or the last :meth:`reset`."""
@@ -259,119 +317,26 @@ class AutobahnMasker:
     def reset(self) -> None:
         """Start again at position 0 of the mask stream."""
         self._pointer = 0
-        self._next = self._key
-
-    def process(self, data: Buffer) -> bytes:
-        """Mask the next chunk; returns new bytes."""
-        out = _mask(data, self._next)
-        self._advance(len(out))
-        return out
-
-    def _advance(self, n: int) -> None:
-        if n:
-            self._pointer += n
-            shift = self._pointer % KEY_SIZE
-            key = self._key
-            self._next = key[shift:] + key[:shift] if shift else key
-
-
-class _RoutedAutobahnMasker(AutobahnMasker):
-    """An :class:`AutobahnMasker` that masks chunks shorter than *min_size*
-    with a masker from autobahn's own *factory*, made for that chunk with the
-    key rotated to the chunk's position. autobahn hands over a large frame in
-    as many chunks as reads delivered, so the frame's length alone does not
-    tell how large each call is."""
-
-    __slots__ = ("_factory", "_min_size")
-
-    def __init__(self, mask: Buffer, factory: Callable[..., Any], min_size: int) -> None:
-        super().__init__(mask)
-        self._factory = factory
-        self._min_size = min_size
 
     def process(self, data: Buffer) -> bytes:
         """Mask the next chunk; returns new bytes."""
         n = len(data)  # type: ignore[arg-type]
-        if n >= self._min_size:
-            out = _mask(data, self._next)
+        shift = self._pointer % KEY_SIZE
+        key = self._key[shift:] + self._key[:shift] if shift else self._key
+        if self._route.to_gomask(n) or self._factory is None:
+            out = _mask(data, key)
         else:
-            out = self._factory(self._next, n).process(data)
-        self._advance(len(out))
+            out = self._factory(key, n).process(data)
+        self._pointer += n
         return out
 
 
-def _websockets_apply_mask(
-    original: Callable[[Any, Any], bytes], min_size: int
-) -> Callable[[Any, Any], bytes]:
-    """websockets' ``apply_mask(data, mask) -> bytes``, routed by size."""
-    if min_size <= 0:
-
-        def apply_mask(data: Buffer, mask: bytes) -> bytes:
-            return _mask(data, mask)
-
-    else:
-
-        def apply_mask(data: Buffer, mask: bytes) -> bytes:
-            if len(data) < min_size:  # type: ignore[arg-type]
-                return original(data, mask)
-            return _mask(data, mask)
-
-    return apply_mask
-
-
-def _tornado_websocket_mask(
-    original: Callable[[Any, Any], bytes], min_size: int
-) -> Callable[[Any, Any], bytes]:
-    """tornado's ``_websocket_mask(mask, data) -> bytes`` (key first), routed by size."""
-    if min_size <= 0:
-
-        def _websocket_mask(mask: bytes, data: Buffer) -> bytes:
-            return _mask(data, mask)
-
-    else:
-
-        def _websocket_mask(mask: bytes, data: Buffer) -> bytes:
-            if len(data) < min_size:  # type: ignore[arg-type]
-                return original(mask, data)
-            return _mask(data, mask)
-
-    return _websocket_mask
-
-
-def _aiohttp_websocket_mask(
-    original: Callable[[Any, Any], None], min_size: int
-) -> Callable[[Any, Any], None]:
-    """aiohttp's ``websocket_mask(mask, data: bytearray) -> None``, in place, routed by size."""
-    if min_size <= 0:
-
-        def websocket_mask(mask: bytes, data: bytearray) -> None:
-            _mask_inplace(data, mask)
-
-    else:
-
-        def websocket_mask(mask: bytes, data: bytearray) -> None:
-            if len(data) < min_size:
-                original(mask, data)
-            else:
-                _mask_inplace(data, mask)
-
-    return websocket_mask
-
-
-def _autobahn_create_xor_masker(original: Callable[..., Any], min_size: int) -> Callable[..., Any]:
-    """autobahn's ``create_xor_masker(mask, length=None)``, routed by the frame's
-    length hint, then by the size of each chunk."""
-    if min_size <= 0:
-
-        def create_xor_masker(mask: Buffer, length: int | None = None) -> Any:
-            return AutobahnMasker(mask)
-
-    else:
-
-        def create_xor_masker(mask: Buffer, length: int | None = None) -> Any:
-            if length is not None and length < min_size:
-                return original(mask, length)
-            return _RoutedAutobahnMasker(mask, original, min_size)
+def _create_xor_masker(original: Callable[..., Any], route: _Route) -> Callable[..., Any]:
+    def create_xor_masker(mask: Buffer, length: int | None = None) -> Any:
+        if length is not None and length < route.min_size:
+            route.to_gomask(length)  # counted as the library's
+            return original(mask, length)
+        return AutobahnMasker(mask, original, route)
 
     return create_xor_masker
 
@@ -385,7 +350,8 @@ _PROBE_DATA: Final = bytes(range(7, 7 + 11))  # not a multiple of 4, not a key's
 _PROBE_MASKED: Final = bytes(b ^ _PROBE_KEY[i % 4] for i, b in enumerate(_PROBE_DATA))
 
 
-def _refuse(library: str, point: str, why: str) -> IntegrationError:
+def _refuse(point: str, why: str) -> IntegrationError:
+    library = point.split(".")[0]
     version = _version(library)
     found = f"{library} {version}" if version else library
     return IntegrationError(
@@ -394,7 +360,7 @@ def _refuse(library: str, point: str, why: str) -> IntegrationError:
 
 
 def _check_parameters(
-    library: str, point: str, function: object, names: tuple[str, ...], defaults: int = 0
+    point: str, function: object, names: tuple[str, ...], defaults: int = 0
 ) -> None:
     """Where Python can see *function*'s signature, it must take exactly the
     positional parameters *names*, the last *defaults* of them with a default.
@@ -408,174 +374,44 @@ def _check_parameters(
     found = [(p.name, p.kind in positional, p.default is not p.empty) for p in parameters]
     expected = [(n, True, i >= len(names) - defaults) for i, n in enumerate(names)]
     if found != expected:
-        raise _refuse(
-            library, point, f"has the signature {signature}, expected ({', '.join(names)})"
-        )
+        raise _refuse(point, f"has the signature {signature}, expected ({', '.join(names)})")
 
 
-def _probe(library: str, point: str, run: Callable[[], object]) -> None:
+def _probe(point: str, run: Callable[[], object]) -> None:
     """Run *run* (a call of the patch point on the probe input); it must return True."""
     try:
         ok = run()
     except Exception as exc:
-        raise _refuse(
-            library, point, f"fails on a test call ({type(exc).__name__}: {exc})"
-        ) from exc
+        raise _refuse(point, f"fails on a test call ({type(exc).__name__}: {exc})") from exc
     if ok is not True:
-        raise _refuse(library, point, "does not mask a test payload as RFC 6455 specifies")
+        raise _refuse(point, "does not mask a test payload as RFC 6455 specifies")
 
 
-def _attribute(library: str, module: ModuleType, name: str) -> Any:
-    point = f"{module.__name__}.{name}"
-    if not hasattr(module, name):
-        raise _refuse(library, point, "does not exist")
-    value = getattr(module, name)
-    if not callable(value):
-        raise _refuse(library, point, f"is a {type(value).__name__}, not callable")
-    return value
+def _check_data_key(point: str, function: Any) -> None:
+    _check_parameters(point, function, ("data", "mask"))
+    _probe(point, lambda: _masked_right(function(_PROBE_DATA, _PROBE_KEY)))
 
 
-def _import(library: str, module: str) -> ModuleType:
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise IntegrationError(
-            f"gomask.integrations: cannot import {module} ({exc}); {library} was not patched"
-        ) from exc
+def _check_key_data(point: str, function: Any) -> None:
+    _check_parameters(point, function, ("mask", "data"))
+    _probe(point, lambda: _masked_right(function(_PROBE_KEY, _PROBE_DATA)))
 
 
-def _native(module: str, name: str) -> object:
-    """*module*.*name*, or None when the module cannot be imported (no C masker)."""
-    try:
-        found = importlib.import_module(module)
-    except ImportError:
-        return None
-    return getattr(found, name, None)
+def _masked_right(result: object) -> bool:
+    return type(result) is bytes and result == _PROBE_MASKED
 
 
-@dataclass
-class _Point:
-    """One attribute to set: where, gomask's value, and the value it replaces."""
-
-    module: ModuleType
-    name: str
-    original: Any
-    replacement: Any
-
-    @property
-    def label(self) -> str:
-        return f"{self.module.__name__}.{self.name}"
-
-    def is_ours(self) -> bool:
-        return getattr(self.module, self.name, None) is self.replacement
-
-
-@dataclass
-class _Prepared:
-    plan: Plan
-    points: list[_Point]
-
-
-def _check_mask_function(library: str, point: str, function: Any, key_first: bool) -> None:
-    """A ``(data, mask) -> bytes`` function (``(mask, data)`` if *key_first*)."""
-    names = ("mask", "data") if key_first else ("data", "mask")
-    _check_parameters(library, point, function, names)
-
-    def run() -> bool:
-        args = (_PROBE_KEY, _PROBE_DATA) if key_first else (_PROBE_DATA, _PROBE_KEY)
-        result = function(*args)
-        return type(result) is bytes and result == _PROBE_MASKED
-
-    _probe(library, point, run)
-
-
-def _prepare_websockets(min_size: int | None) -> _Prepared:
-    library = "websockets"
-    frames = _import(library, "websockets.frames")
-    modules = [frames]
-    legacy = sys.modules.get("websockets.legacy.framing")
-    if legacy is not None:
-        modules.append(legacy)
-    speedups = _native("websockets.speedups", "apply_mask")
-    points = []
-    native = None
-    for module in modules:
-        original = _attribute(library, module, "apply_mask")
-        label = f"{module.__name__}.apply_mask"
-        _check_mask_function(library, label, original, key_first=False)
-        uses_c = speedups is not None and original is speedups
-        if uses_c:
-            native = "websockets.speedups"
-        size = _min_size(min_size, WEBSOCKETS_MIN_SIZE, uses_c) or 0
-        points.append(
-            _Point(module, "apply_mask", original, _websockets_apply_mask(original, size))
-        )
-    plan_size = _min_size(min_size, WEBSOCKETS_MIN_SIZE, native is not None)
-    return _Prepared(_plan(library, points, native, plan_size, ""), points)
-
-
-def _prepare_tornado(min_size: int | None) -> _Prepared:
-    library = "tornado"
-    module = _import(library, "tornado.websocket")
-    original = _attribute(library, module, "_websocket_mask")
-    _check_mask_function(library, "tornado.websocket._websocket_mask", original, key_first=True)
-    speedups = _native("tornado.speedups", "websocket_mask")
-    native = "tornado.speedups" if speedups is not None and original is speedups else None
-    size = _min_size(min_size, TORNADO_MIN_SIZE, native is not None)
-    replacement = _tornado_websocket_mask(original, size or 0)
-    point = _Point(module, "_websocket_mask", original, replacement)
-    return _Prepared(_plan(library, [point], native, size, ""), [point])
-
-
-def _check_inplace_function(library: str, point: str, function: Any) -> None:
-    """aiohttp's ``(mask, data: bytearray) -> None``, masking *data* in place."""
-    _check_parameters(library, point, function, ("mask", "data"))
+def _check_inplace(point: str, function: Any) -> None:
+    _check_parameters(point, function, ("mask", "data"))
 
     def run() -> bool:
         buffer = bytearray(_PROBE_DATA)
-        result = function(_PROBE_KEY, buffer)
-        return result is None and buffer == _PROBE_MASKED
+        return function(_PROBE_KEY, buffer) is None and buffer == _PROBE_MASKED
 
-    _probe(library, point, run)
-
-
-def _prepare_aiohttp(min_size: int | None) -> _Prepared:
-    library = "aiohttp"
-    writer = _import(library, "aiohttp._websocket.writer")
-    reader = _import(library, "aiohttp._websocket.reader")
-    cython = _native("aiohttp._websocket.mask", "_websocket_mask_cython")
-    targets = [writer]
-    # The pure-Python reader looks its masker up at call time; the compiled
-    # one (reader_c) binds it at compile time.
-    reader_class = getattr(reader, "WebSocketReader", None)
-    pure_reader = getattr(reader_class, "__module__", None) == "aiohttp._websocket.reader_py"
-    if pure_reader:
-        targets.append(_import(library, "aiohttp._websocket.reader_py"))
-        note = ""
-    else:
-        note = (
-            "receive side not patched: aiohttp's compiled reader calls its Cython masker "
-            "through a cimport, which cannot be replaced"
-        )
-    points = []
-    native = None
-    for module in targets:
-        original = _attribute(library, module, "websocket_mask")
-        _check_inplace_function(library, f"{module.__name__}.websocket_mask", original)
-        uses_c = cython is not None and original is cython
-        if uses_c:
-            native = "aiohttp._websocket.mask"
-        size = _min_size(min_size, AIOHTTP_MIN_SIZE, uses_c) or 0
-        points.append(
-            _Point(module, "websocket_mask", original, _aiohttp_websocket_mask(original, size))
-        )
-    plan_size = _min_size(min_size, AIOHTTP_MIN_SIZE, native is not None)
-    return _Prepared(_plan(library, points, native, plan_size, note), points)
+    _probe(point, run)
 
 
-def _check_masker_object(
-    library: str, point: str, make: Callable[[], Any], result_type: type, pointer: bool
-) -> None:
+def _check_masker(point: str, make: Callable[[], Any], result_type: type, pointer: bool) -> None:
     """A masker object: ``process`` in two chunks continues the mask stream;
     with *pointer*, also ``pointer()`` counts bytes and ``reset()`` restarts."""
 
@@ -595,70 +431,131 @@ def _check_masker_object(
             ok = ok and masker.pointer() == 0 and masker.process(_PROBE_DATA) == _PROBE_MASKED
         return ok
 
-    _probe(library, point, run)
+    _probe(point, run)
 
 
-def _prepare_wsproto(min_size: int | None) -> _Prepared:
-    library = "wsproto"
-    module = _import(library, "wsproto.frame_protocol")
-    label = "wsproto.frame_protocol.XorMaskerSimple"
-    original = _attribute(library, module, "XorMaskerSimple")
-    if not isinstance(original, type):
-        raise _refuse(library, label, "is not a class")
-    init: Any = getattr(original, "__init__", None)
-    _check_parameters(library, label + ".__init__", init, ("self", "masking_key"))
-    _check_parameters(
-        library, label + ".process", getattr(original, "process", None), ("self", "data")
-    )
-    _check_masker_object(library, label, lambda: original(_PROBE_KEY), bytearray, pointer=False)
-    size = _min_size(min_size, None, native=False) or 0
-    replacement = _routed_wsproto_masker(original, size) if size else WsprotoMasker
-    point = _Point(module, "XorMaskerSimple", original, replacement)
-    return _Prepared(_plan(library, [point], None, size, ""), [point])
+def _check_masker_class(point: str, cls: Any) -> None:
+    if not isinstance(cls, type):
+        raise _refuse(point, "is not a class")
+    _check_parameters(point + ".__init__", getattr(cls, "__init__", None), ("self", "masking_key"))
+    _check_parameters(point + ".process", getattr(cls, "process", None), ("self", "data"))
+    _check_masker(point, lambda: cls(_PROBE_KEY), bytearray, pointer=False)
 
 
-def _prepare_autobahn(min_size: int | None) -> _Prepared:
-    library = "autobahn"
-    module = _import(library, "autobahn.websocket.protocol")
-    label = "autobahn.websocket.protocol.create_xor_masker"
-    original = _attribute(library, module, "create_xor_masker")
-    _check_parameters(library, label, original, ("mask", "length"), defaults=1)
+def _check_masker_factory(point: str, factory: Any) -> None:
+    _check_parameters(point, factory, ("mask", "length"), defaults=1)
     for length in (None, 4, 1 << 20):
 
         def make(length: int | None = length) -> Any:
-            return original(_PROBE_KEY, length)
+            return factory(_PROBE_KEY, length)
 
-        _check_masker_object(library, label, make, bytes, pointer=True)
-    nvx = _native("autobahn.nvx._xormasker", "create_xor_masker")
-    uses_nvx = bool(getattr(sys.modules.get("autobahn.websocket"), "USES_NVX", False))
-    native = "autobahn.nvx" if uses_nvx and nvx is not None and original is nvx else None
-    size = _min_size(min_size, AUTOBAHN_MIN_SIZE, native is not None)
-    replacement = _autobahn_create_xor_masker(original, size or 0)
-    point = _Point(module, "create_xor_masker", original, replacement)
-    return _Prepared(_plan(library, [point], native, size, ""), [point])
+        _check_masker(point, make, bytes, pointer=True)
 
 
-_PREPARE: Final[dict[str, Callable[[int | None], _Prepared]]] = {
-    "websockets": _prepare_websockets,
-    "wsproto": _prepare_wsproto,
-    "tornado": _prepare_tornado,
-    "aiohttp": _prepare_aiohttp,
-    "autobahn": _prepare_autobahn,
+#: kind -> (build the replacement, check the original).
+_KINDS: Final[dict[str, tuple[Callable[[Any, _Route], Any], Callable[[str, Any], None]]]] = {
+    "data, mask -> bytes": (_apply_mask, _check_data_key),
+    "mask, data -> bytes": (_websocket_mask, _check_key_data),
+    "mask, bytearray -> None": (_websocket_mask_inplace, _check_inplace),
+    "masker class": (_wsproto_masker, _check_masker_class),
+    "masker factory": (_create_xor_masker, _check_masker_factory),
 }
 
 
-def _min_size(asked: int | None, default: int | None, native: bool) -> int | None:
-    """The routing threshold: *asked*, else the library's measured *default*
-    where it masks in C (None: never gomask), else PURE_PYTHON_MIN_SIZE."""
-    if asked is not None:
-        return asked
-    return default if native else PURE_PYTHON_MIN_SIZE
+# --------------------------------------------------------------------------
+# Preparing a library: every point found, checked and its replacement built.
 
 
-def _plan(
-    library: str, points: list[_Point], native: str | None, size: int | None, note: str
-) -> Plan:
-    return Plan(library, _version(library), tuple(p.label for p in points), native, size, note)
+@dataclass
+class _Patch:
+    """One attribute to set: where, gomask's value, and the value it replaces."""
+
+    module: ModuleType
+    attribute: str
+    original: Any
+    replacement: Any
+
+    @property
+    def label(self) -> str:
+        return f"{self.module.__name__}.{self.attribute}"
+
+    def is_ours(self) -> bool:
+        return getattr(self.module, self.attribute, None) is self.replacement
+
+
+@dataclass
+class _Prepared:
+    plan: Plan
+    patches: list[_Patch]
+    route: _Route | None
+
+
+def _prepare(library: str, asked: int | None) -> _Prepared:
+    """The plan and patches for *library*, every point checked; raises
+    IntegrationError for a point that is not what gomask expects."""
+    found: list[tuple[PatchPoint, ModuleType, Any, bool]] = []
+    note = ""
+    for point in PATCH_POINTS:
+        if point.library != library:
+            continue
+        module_name, attribute = point.name.rsplit(".", 1)
+        if point.when == "if imported" and module_name not in sys.modules:
+            continue
+        if point.when == "if pure reader" and not _aiohttp_reader_is_pure(library):
+            note = _AIOHTTP_RECEIVE_NOTE
+            continue
+        module = _import(library, module_name)
+        original = getattr(module, attribute, None)
+        if original is None:
+            raise _refuse(point.name, "does not exist")
+        if not callable(original):
+            raise _refuse(point.name, f"is a {type(original).__name__}, not callable")
+        _KINDS[point.kind][1](point.name, original)
+        found.append((point, module, original, _is_compiled(point, original)))
+    compiled = next((p.compiled for p, _, _, c in found if c), None)
+    threshold = next((p.min_size for p, _, _, c in found if c), None)
+    min_size = asked if asked is not None else threshold if compiled else PURE_PYTHON_MIN_SIZE
+    native = compiled.split(":")[0] if compiled else None
+    plan = Plan(
+        library, _version(library), tuple(p.name for p, *_ in found), native, min_size, note
+    )
+    if min_size is None:
+        return _Prepared(plan, [], None)
+    route = _Route(min_size)
+    patches = [
+        _Patch(module, p.name.rsplit(".", 1)[1], original, _KINDS[p.kind][0](original, route))
+        for p, module, original, _ in found
+    ]
+    return _Prepared(plan, patches, route)
+
+
+def _is_compiled(point: PatchPoint, original: object) -> bool:
+    """Whether *original* is the library's compiled masker."""
+    if point.compiled is None:
+        return False
+    module, attribute = point.compiled.split(":")
+    try:
+        compiled = getattr(importlib.import_module(module), attribute, None)
+    except ImportError:
+        return False
+    return original is compiled
+
+
+def _aiohttp_reader_is_pure(library: str) -> bool:
+    """Whether aiohttp receives with its pure-Python reader, which looks its
+    masker up at call time (the compiled one binds it at compile time)."""
+    reader = _import(library, "aiohttp._websocket.reader")
+    cls = getattr(reader, "WebSocketReader", None)
+    return getattr(cls, "__module__", None) == "aiohttp._websocket.reader_py"
+
+
+def _import(library: str, module: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise IntegrationError(
+            f"gomask.integrations: cannot import {module} ({exc}); {library} was not patched"
+        ) from exc
 
 
 def _version(library: str) -> str:
@@ -700,24 +597,8 @@ def _available(library: str) -> bool:
 def _forget_replaced() -> None:
     """Drop libraries whose patch points someone else has replaced since."""
     for library in list(_patched):
-        if not all(point.is_ours() for point in _patched[library].points):
+        if not all(patch.is_ours() for patch in _patched[library].patches):
             del _patched[library]
-
-
-def describe(library: str, min_size: int | None = None) -> Plan:
-    """What :func:`install` does, or did, for *library* (importing it).
-
-    For an installed library, its plan as installed; otherwise the plan that
-    ``install(library, min_size=min_size)`` would carry out now, checked as
-    that would check it. Raises :class:`IntegrationError` as :func:`install`
-    would.
-    """
-    (name,) = _names([library])
-    with _lock:
-        _forget_replaced()
-        if name in _patched:
-            return _patched[name].plan
-        return _PREPARE[name](_checked_min_size(min_size)).plan
 
 
 def _checked_min_size(min_size: object) -> int | None:
@@ -730,6 +611,23 @@ def _checked_min_size(min_size: object) -> int | None:
     return min_size
 
 
+def describe(library: str, min_size: int | None = None) -> Plan:
+    """What :func:`install` does, or did, for *library* (importing it).
+
+    For an installed library, its plan as installed; otherwise the plan that
+    ``install(library, min_size=min_size)`` would carry out now, checked as
+    that would check it. Raises :class:`IntegrationError` as :func:`install`
+    would.
+    """
+    (name,) = _names([library])
+    size = _checked_min_size(min_size)
+    with _lock:
+        _forget_replaced()
+        if name in _patched:
+            return _patched[name].plan
+        return _prepare(name, size).plan
+
+
 def install(*libraries: str, min_size: int | None = None) -> tuple[str, ...]:
     """Patch *libraries* to mask with gomask; returns the libraries patched.
 
@@ -739,19 +637,17 @@ def install(*libraries: str, min_size: int | None = None) -> tuple[str, ...]:
     cannot be patched (unknown name, not installed, unexpected patch point)
     :class:`IntegrationError` is raised and none of them is patched.
 
-    *min_size* applies to libraries that mask with C code of their own:
-    ``None`` (default) keeps the library's measured threshold (the
-    ``*_MIN_SIZE`` constants), any other size routes frames of at least that
-    many bytes to gomask (``0``: every frame). A library whose threshold is
-    ``None`` (gomask was measured no faster than its C masker at any size:
-    aiohttp with its Cython masker) is left unpatched unless *min_size* is
-    given, and then not in the result. Libraries that mask in pure Python
-    always send every frame to gomask.
+    *min_size* routes frames of at least that many bytes to gomask (``0``:
+    every frame); ``None`` (default) keeps the measured thresholds (the
+    ``*_MIN_SIZE`` constants). A library whose threshold is ``None`` (gomask
+    was measured no faster than its C masker at any size: aiohttp with its
+    Cython masker) is left unpatched unless *min_size* is given, with an
+    :class:`IntegrationWarning` that says so where it was named.
 
-    When gomask runs its pure-Python fallback (``GOMASK_PURE=1``:
-    :func:`gomask.mask.implementation` is ``"python"``), which is slower than
-    every library's own masker, ``install()`` with no names patches nothing;
-    named libraries are still patched (for tests).
+    When gomask runs its pure-Python implementation (:func:`gomask.mask.
+    implementation` is ``"python"``), which is slower than every library's
+    own masker, ``install()`` with no names patches nothing; named libraries
+    are still patched (for tests).
 
     Idempotent: a library already patched stays patched and is returned
     again; asked with another *min_size*, it is patched again with that one
@@ -763,7 +659,7 @@ def install(*libraries: str, min_size: int | None = None) -> tuple[str, ...]:
     if explicit:
         names = _names(libraries)
     elif implementation() == "python":
-        names = ()  # gomask's pure-Python fallback is slower than every library's masker
+        names = ()  # gomask's pure-Python implementation is slower than every library's
     else:
         names = tuple(n for n in SUPPORTED if _available(n))
     with _lock:
@@ -771,42 +667,49 @@ def install(*libraries: str, min_size: int | None = None) -> tuple[str, ...]:
         prepared: dict[str, _Prepared] = {}
         for name in names:
             current = _patched.get(name)
-            if current is not None and (
-                size is None or not current.plan.native or current.plan.min_size == size
-            ):
+            if current is not None and size in (None, current.plan.min_size):
                 continue  # patched already, as asked
             if explicit and not _available(name):
                 raise IntegrationError(
                     f"gomask.integrations: {name} is not installed; nothing was patched"
                 )
             try:
-                plan = _prepare_again(name, size) if current else _PREPARE[name](size)
+                plan = _prepare_again(name, size) if current else _prepare(name, size)
             except IntegrationError as exc:
                 if explicit:
                     raise
                 warnings.warn(str(exc), IntegrationWarning, stacklevel=2)
                 continue
-            if plan.plan.min_size is None:
-                continue  # every frame would stay with the library's C masker
+            if plan.route is None:
+                if explicit:
+                    warnings.warn(
+                        f"gomask.integrations: {name} left unpatched: it masks with "
+                        f"{plan.plan.native}, which gomask was not measured faster than at any "
+                        f"size; install({name!r}, min_size=N) sends frames from N bytes to "
+                        "gomask anyway",
+                        IntegrationWarning,
+                        stacklevel=2,
+                    )
+                continue
             prepared[name] = plan
         # Everything is checked: now patch, all of it.
         for name, plan in prepared.items():
-            for point in plan.points:
-                setattr(point.module, point.name, point.replacement)
+            for patch in plan.patches:
+                setattr(patch.module, patch.attribute, patch.replacement)
             _patched[name] = plan
-        return tuple(n for n in SUPPORTED if n in _patched and (n in names))
+        return tuple(n for n in SUPPORTED if n in _patched and n in names)
 
 
 def _prepare_again(name: str, size: int | None) -> _Prepared:
     """A new plan for a library that gomask has patched, from its originals."""
     old = _patched[name]
-    for point in old.points:
-        setattr(point.module, point.name, point.original)
+    for patch in old.patches:
+        setattr(patch.module, patch.attribute, patch.original)
     try:
-        return _PREPARE[name](size)
+        return _prepare(name, size)
     finally:
-        for point in old.points:
-            setattr(point.module, point.name, point.replacement)
+        for patch in old.patches:
+            setattr(patch.module, patch.attribute, patch.replacement)
 
 
 def uninstall(*libraries: str) -> tuple[str, ...]:
@@ -824,9 +727,9 @@ def uninstall(*libraries: str) -> tuple[str, ...]:
             prepared = _patched.pop(name, None)
             if prepared is None:
                 continue
-            for point in prepared.points:
-                if point.is_ours():
-                    setattr(point.module, point.name, point.original)
+            for patch in prepared.patches:
+                if patch.is_ours():
+                    setattr(patch.module, patch.attribute, patch.original)
             done.append(name)
         return tuple(done)
 
@@ -840,3 +743,21 @@ def installed() -> tuple[str, ...]:
     with _lock:
         _forget_replaced()
         return tuple(n for n in SUPPORTED if n in _patched)
+
+
+def stats() -> dict[str, Counts]:
+    """For each patched library, its masking calls and bytes since
+    :func:`install`, masked by gomask and left to the library's own masker.
+
+    A call is one frame for websockets, tornado and aiohttp, and one chunk of
+    a frame for wsproto and autobahn (a frame received in several reads is
+    masked in as many chunks). Counts are kept without a lock: threads that
+    mask at the same moment may lose an increment.
+    """
+    with _lock:
+        _forget_replaced()
+        return {
+            name: Counts(r.gomask_calls, r.gomask_bytes, r.library_calls, r.library_bytes)
+            for name, prepared in _patched.items()
+            if (r := prepared.route) is not None
+        }
