@@ -4,6 +4,7 @@ time, and messages that name the argument as the caller wrote it."""
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 
 import pytest
@@ -27,6 +28,34 @@ def test_top_level_names() -> None:
     assert Masker is gomask.mask.Masker
     assert mask_batch is gomask.mask.mask_batch
     assert set(gomask.__all__) >= {"mask", "unmask", "mask_inplace", "Masker", "mask_batch"}
+
+
+def test_parallelism_from_the_top_level_and_back_to_the_defaults() -> None:
+    from gomask import get_parallelism, reset_parallelism, set_parallelism
+
+    defaults = get_parallelism()
+    try:
+        set_parallelism(threshold=1 << 20, workers=1)
+        assert get_parallelism() == (1 << 20, 1)
+        set_parallelism(threshold=2 << 20)  # the other setting stays
+        assert get_parallelism() == (2 << 20, 1)
+    finally:
+        reset_parallelism()
+    assert get_parallelism() == defaults
+
+
+@pytest.mark.parametrize(
+    ("call", "suggestion"),
+    [
+        (lambda: gomask.mask.mask_inplace(b"abc", KEY), "use mask()"),
+        (lambda: gomask.mask.Masker(KEY).process_inplace(b"abc"), "use process()"),
+    ],
+)
+def test_read_only_in_place_suggests_the_copying_call(
+    call: typing.Callable[[], object], suggestion: str
+) -> None:
+    with pytest.raises(TypeError, match=re.escape(suggestion)):
+        call()
 
 
 def _public_functions() -> list[object]:

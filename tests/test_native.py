@@ -67,11 +67,28 @@ def test_info_command() -> None:
         [sys.executable, "-m", "gomask", "info"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    for field in ("gomask", "library", "go version", "platform", "mask kernel", "parallel from"):
+    for field in ("gomask", "library", "go version", "platform", "mask kernel", "split from"):
         assert field in result.stdout
     assert gomask.__version__ in result.stdout
     assert re.search(r"^implementation +go$", result.stdout, re.MULTILINE)
-    assert re.search(r"^uncached copies from +\d+ bytes$", result.stdout, re.MULTILINE)
+    assert re.search(r"^GOMAXPROCS +\d+$", result.stdout, re.MULTILINE)
+
+
+def test_info_explains_a_library_that_does_not_load(tmp_path: Path) -> None:
+    """One message on standard error, no traceback, and a failing status."""
+    missing = tmp_path / "libgomask.so"
+    result = subprocess.run(
+        [sys.executable, "-m", "gomask", "info"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "GOMASK_LIBRARY": str(missing)},
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: gomask: its Go library is missing")
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert re.search(r"^library +.*libgomask.so \(\$GOMASK_LIBRARY\)$", result.stdout, re.M)
 
 
 def test_missing_library_is_a_clear_import_error(tmp_path: Path) -> None:
@@ -118,7 +135,10 @@ def test_pure_mode_needs_no_library(tmp_path: Path) -> None:
     )
     assert info.returncode == 0, info.stderr
     assert re.search(r"^implementation +python$", info.stdout, re.MULTILINE)
-    assert "NOT LOADABLE" in info.stdout
+    assert re.search(r"^why +GOMASK_PURE is set$", info.stdout, re.MULTILINE)
+    # Nothing about a Go library it does not use.
+    for word in ("library", "go version", "kernel", "goroutines", "GOMAXPROCS"):
+        assert word not in info.stdout
 
 
 @pytest.mark.parametrize("as_integers", [True, False], ids=["big-integers", "loop"])

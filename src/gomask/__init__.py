@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING
 
 from gomask._native import GoPanicError
 from gomask._version import __version__
-from gomask.mask import Masker, mask_batch, mask_inplace, unmask
+from gomask.mask import (
+    Masker,
+    get_parallelism,
+    mask_batch,
+    mask_inplace,
+    reset_parallelism,
+    set_parallelism,
+    unmask,
+)
 
 if TYPE_CHECKING:
     # At run time `mask` here is the submodule gomask.mask, callable as its
@@ -32,8 +40,11 @@ __all__ = [
     "GoPanicError",
     "Masker",
     "__version__",
+    "get_parallelism",
     "mask",
     "mask_batch",
     "mask_inplace",
+    "reset_parallelism",
+    "set_parallelism",
     "unmask",
 ]

@@ -16,43 +16,46 @@ DESCRIPTION = "gomask masks WebSocket payloads (RFC 6455) in Go, called from Pyt
 
 
 def info() -> int:
-    """Print what is installed and which implementation is active."""
+    """Print what is installed and how masking runs; 1 if the Go library
+    this gomask needs cannot be loaded (the reason goes to standard error)."""
     rows: list[tuple[str, object]] = [
         ("gomask", gomask.__version__),
         ("python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("platform", f"{sys.platform} {platform.machine()}"),
-        ("implementation", gomask_mask.implementation()),
-        ("library", _native.library_path()),
     ]
     if hasattr(sys, "_is_gil_enabled"):
-        rows.insert(2, ("gil", "enabled" if sys._is_gil_enabled() else "disabled"))
-    if os.environ.get(_native.LIBRARY_ENV):
-        rows.append(("library source", f"${_native.LIBRARY_ENV}"))
-    status = 0
-    try:
-        lib = _native.library()
-    except ImportError as exc:
-        rows.append(("library status", f"NOT LOADABLE: {exc}"))
-        status = 0 if gomask_mask.implementation() == "python" else 1
+        rows.append(("gil", "enabled" if sys._is_gil_enabled() else "disabled"))
+    rows.append(("implementation", gomask_mask.implementation()))
+    error = None
+    if _native.PURE_REASON is not None:
+        rows.append(("why", _native.PURE_REASON))
     else:
-        build = lib.build_info()
-        rows += [
-            ("library version", build.get("version")),
-            ("library abi", build.get("abi")),
-            ("go version", build.get("go_version")),
-            ("go target", f"{build.get('goos')}/{build.get('goarch')}"),
-            ("mask kernel", build.get("mask_kernel")),
-            ("uncached copies from", f"{build.get('stream_threshold')} bytes"),
-        ]
-    parallel = gomask_mask.get_parallelism()
-    rows += [
-        ("gil released from", f"{gomask_mask.GIL_RELEASE_THRESHOLD} bytes"),
-        ("parallel from", f"{parallel.threshold} bytes, up to {parallel.workers} goroutines"),
-    ]
+        source = f"${_native.LIBRARY_ENV}" if os.environ.get(_native.LIBRARY_ENV) else "packaged"
+        rows.append(("library", f"{_native.library_path()} ({source})"))
+        try:
+            build = _native.library().build_info()
+        except ImportError as exc:
+            error = str(exc)
+        else:
+            parallel = gomask_mask.get_parallelism()
+            rows += [
+                ("library version", build.get("version")),
+                ("library abi", build.get("abi")),
+                ("go version", build.get("go_version")),
+                ("go target", f"{build.get('goos')}/{build.get('goarch')}"),
+                ("mask kernel", build.get("mask_kernel")),
+                ("GOMAXPROCS", build.get("max_procs")),
+                ("gil released from", f"{gomask_mask.GIL_RELEASE_THRESHOLD} bytes"),
+                ("split from", f"{parallel.threshold} bytes, over {parallel.workers} goroutines"),
+            ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
-    return status
+    if error is not None:
+        sys.stdout.flush()
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
