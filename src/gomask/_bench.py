@@ -402,6 +402,107 @@ def _ratio(r: float) -> str:
     return f"{r:.2f}"
 
 
+# --- calls after pauses ------------------------------------------------------------------
+
+#: The pauses of "calls after pauses", in seconds.
+GAPS = (0.0, 100e-6, 300e-6, 1e-3, 3e-3, 10e-3)
+#: The payload of "calls after pauses".
+GAP_SIZE = 4 * KiB
+
+
+def call_gaps(seconds: float, rounds: int = 3, size: int = GAP_SIZE) -> dict[str, Any]:
+    """One mask() of *size* bytes after each pause of GAPS: the median time
+    of the call, and the CPU time that the process's other threads (the Go
+    runtime's) spend per call, over about *seconds* of calls. With the yields
+    of the library's calls on and off (the fix of docs/runtime-tax.md), in
+    alternating rounds, medians; and websockets' C masker as a control where
+    it is installed. Then the CPU the process spends in the second after.
+    """
+    data, key = os.urandom(size), os.urandom(4)
+    lib = _native.library() if gomask_mask.implementation() == "go" else None
+    set_yields = lib.debug_gil.get("set_yields") if lib is not None else None
+    settings: dict[str, Callable[[bytes, bytes], object]] = {"gomask": gomask_mask.mask}
+    if set_yields is not None:
+        settings = {"gomask": gomask_mask.mask, "gomask, no yields": gomask_mask.mask}
+    with contextlib.suppress(ImportError):
+        settings["websockets (C)"] = importlib.import_module("websockets.speedups").apply_mask
+    rows = []
+    try:
+        for gap in GAPS:
+            calls = 20_000 if not gap else max(50, int(seconds / (gap + 60e-6)))
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in settings}
+            for r in range(rounds):
+                for name in settings if r % 2 == 0 else reversed(settings):
+                    if set_yields is not None:
+                        set_yields(int(name != "gomask, no yields"))
+                    _spaced_calls(settings[name], data, key, gap, 20)  # warm up
+                    samples[name].append(_spaced_calls(settings[name], data, key, gap, calls))
+            rows.append(
+                {
+                    "gap": gap,
+                    **{
+                        name: {
+                            "latency": statistics.median(s[0] for s in values),
+                            "other_cpu": statistics.median(s[1] for s in values),
+                        }
+                        for name, values in samples.items()
+                    },
+                }
+            )
+            _progress(f"calls after pauses of {_duration(gap) if gap else '0 s'}")
+    finally:
+        if set_yields is not None:
+            set_yields(1)
+    for _ in range(200):  # a burst, then a second of nothing
+        gomask_mask.mask(data, key)
+    before = time.process_time()
+    time.sleep(1.0)
+    idle = time.process_time() - before
+    return {"size": size, "settings": list(settings), "rows": rows, "idle_cpu_per_second": idle}
+
+
+def _spaced_calls(
+    fn: Callable[[bytes, bytes], object], data: bytes, key: bytes, gap: float, calls: int
+) -> tuple[float, float]:
+    """(median seconds per call, other threads' CPU seconds per call) of
+    *calls* calls of fn(data, key), each after sleeping *gap* seconds."""
+    sleep, clock = time.sleep, time.perf_counter
+    latencies = []
+    process, thread = time.process_time(), time.thread_time()
+    for _ in range(calls):
+        if gap:
+            sleep(gap)
+        start = clock()
+        fn(data, key)
+        latencies.append(clock() - start)
+    other = (time.process_time() - process) - (time.thread_time() - thread)
+    return statistics.median(latencies), other / calls
+
+
+def _print_gaps(report: dict[str, Any]) -> None:
+    names = report["settings"]
+    print()
+    print(
+        f"Calls after pauses: one call on {_size_name(report['size'])} after sleeping; median "
+        "time of the call, and CPU time\nof the process's other threads (the Go runtime's) per "
+        "call. 'no yields': without the fix of docs/runtime-tax.md."
+    )
+    print(f"{'pause':>8} " + "".join(f"{n:>28}" for n in names))
+    base = report["rows"][0]
+    for row in report["rows"]:
+        cells = []
+        for n in names:
+            lat, cpu = row[n]["latency"], row[n]["other_cpu"]
+            times = lat / base[n]["latency"]
+            cells.append(f"{f'{lat * 1e6:.2f} µs ({times:.1f}x), {cpu * 1e6:.2f} µs CPU':>28}")
+        gap = _duration(row["gap"]) if row["gap"] else "none"
+        print(f"{gap:>8} " + "".join(cells))
+    print(
+        f"CPU time of the process in the second after the last call: "
+        f"{report['idle_cpu_per_second'] * 1e3:.2f} ms"
+    )
+
+
 # --- the libraries' maskers -----------------------------------------------------------------
 
 _LIBRARIES = ("websockets", "aiohttp", "wsproto", "tornado", "autobahn")
