@@ -1,7 +1,7 @@
 """gomask.integrations: unit tests, and real servers and clients of each library.
 
 The exchanges run a server of one library and a client of the same or
-another library in two processes (tests/ws_peers.py), over 127.0.0.1, with
+another library in two processes (benchmarks/peers.py), over 127.0.0.1, with
 gomask installed on one side and not on the other, both ways round: with
 both ends patched in one process a wrong masker would undo its own error
 (XOR), so such a test could not fail. The control tests show that these
@@ -11,7 +11,6 @@ really masks through the integration.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import subprocess
@@ -24,12 +23,13 @@ from typing import Any
 
 import pytest
 
-from gomask import _peers, integrations
+from gomask import integrations
 from gomask.mask import implementation
 
-PEERS = Path(__file__).with_name("ws_peers.py")
-sys.path.insert(0, str(PEERS.parent))
-import ws_peers  # noqa: E402
+# The harness of benchmarks/, from the checkout (gomask itself may be installed).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks import peers
+from benchmarks.peers import Server
 
 MIB = 1 << 20
 SIZES = [0, 1, 125, 64 << 10, MIB + 3, 16 * MIB]
@@ -51,70 +51,26 @@ def _need(library: str) -> None:
         pytest.importorskip("h11")
 
 
-def _spec(messages: list[tuple[str, int]]) -> str:
-    return ",".join(f"{kind}:{size}" for kind, size in messages)
-
-
-class Server:
-    """A ws_peers.py server in a subprocess; stopped by closing its stdin."""
-
-    def __init__(self, library: str, mode: str, flavor: str = "") -> None:
-        command = [
-            sys.executable,
-            str(PEERS),
-            "serve",
-            library,
-            "--mode",
-            mode,
-            "--lifetime",
-            "900",
-        ]
-        if flavor:
-            command += ["--flavor", flavor]
-        self.label = f"{library} server ({mode}{', ' + flavor if flavor else ''})"
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        self.port = self._read_port()
-
-    def _read_port(self) -> int:
-        port = _peers.read_port(self.process, SERVER_START_TIMEOUT)
-        if port is None:
-            pytest.fail(f"{self.label} did not start: {self.stop()}")
-        return port
-
-    def stop(self) -> str:
-        """Stop the server; returns the end of its stderr."""
-        return _peers.stop_server(self.process)
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[Callable[..., Server]]:
-    """server(library, mode, flavor="") -> a running Server, one per kind per module."""
+    """server(library, mode, flavor="") -> a running benchmarks.peers.Server (a
+    subprocess, stopped by closing its stdin), one per kind per module."""
     running: dict[tuple[str, str, str], Server] = {}
 
     def get(library: str, mode: str, flavor: str = "") -> Server:
         key = (library, mode, flavor)
         found = running.get(key)
-        if found is None or found.process.poll() is not None:
-            found = running[key] = Server(library, mode, flavor)
+        if found is None or not found.running():
+            try:
+                found = Server(library, mode, flavor, start_timeout=SERVER_START_TIMEOUT)
+            except RuntimeError as exc:  # it did not start: its stderr is in the message
+                pytest.fail(str(exc))
+            running[key] = found
         return found
 
     yield get
     for running_server in running.values():
         running_server.stop()
-
-
-def run_client(
-    library: str, port: int, mode: str, messages: list[tuple[str, int]]
-) -> tuple[int, list[dict[str, Any]], str]:
-    """Run a ws_peers.py client; returns (exit code, per-message rows, stderr)."""
-    command = [sys.executable, str(PEERS), "client", library, "--port", str(port)]
-    command += ["--mode", mode, "--messages", _spec(messages), "--timeout", "120"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    rows = [row for row in lines if "kind" in row]
-    return done.returncode, rows, done.stderr[-3000:] + done.stdout[-2000:]
 
 
 def exchange(
@@ -129,7 +85,9 @@ def exchange(
     for library in {server_library, client_library}:
         _need(library)
     running = server(server_library, server_mode, flavor)
-    return run_client(client_library, running.port, client_mode, messages)
+    return peers.run_client(
+        client_library, running.port, client_mode, messages, 120.0, CLIENT_TIMEOUT
+    )
 
 
 def assert_all_echoed(result: tuple[int, list[dict[str, Any]], str], messages: list[Any]) -> None:
@@ -797,13 +755,13 @@ def test_install_while_connections_run(server: Callable[..., Server]) -> None:
 
     def talk(library: str, seed: int) -> None:
         try:
-            client = _peers.connect(library, ports[library], timeout=60)
+            client = peers.connect(library, ports[library], timeout=60)
             try:
                 for i in range(30):  # bounded in count, and by the deadline
                     if time.monotonic() > deadline:
                         break
                     kind = "t" if i % 3 == 0 else "b"
-                    message = ws_peers.make_message(kind, sizes[i % len(sizes)], seed * 100 + i)
+                    message = peers.make_message(kind, sizes[i % len(sizes)], seed * 100 + i)
                     if client.exchange(message) != message:
                         errors.append(f"{library} message {i} changed")
             finally:

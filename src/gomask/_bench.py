@@ -16,8 +16,6 @@ libraries that are installed.
            gaps), several threads masking at once, and small calls from
            several threads; each with the default settings and without
            splitting.
---apps     the WebSocket libraries end to end over loopback, with and
-           without gomask.integrations.install().
 
 Every time is the mean of one call over a batch, the fastest batch (or the
 median, where calls are spread over time) of several; the variants of one
@@ -89,18 +87,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="splitting over goroutines, threads masking at once, small calls from threads",
     )
     parser.add_argument(
-        "--apps",
-        action="store_true",
-        help="the WebSocket libraries end to end over loopback, with and without gomask",
-    )
-    parser.add_argument(
         "--budget",
         type=float,
         default=0.04,
         help="seconds per timed batch of --peers and --threads (default 0.04)",
-    )
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="rounds of --apps (default 5; each alternates)"
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
@@ -116,17 +106,13 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         _require_matplotlib()
     report: dict[str, Any] = {"machine": machine()}
-    if not (peers or args.threads or args.apps):
+    if not (peers or args.threads):
         report["seed_table"] = seed_table(args.seconds)
         report["summary"] = summary(args.budget)
     if peers:
         report["peers"] = peer_comparison(args.budget)
     if args.threads:
         report["threads"] = thread_report(args.budget)
-    if args.apps:
-        from gomask import _bench_apps
-
-        report["apps"] = _bench_apps.run_apps(args.rounds, None)
     if args.plot:
         for path in plot(report, args.plot):
             _progress(f"wrote {path}")
@@ -141,11 +127,6 @@ def run(args: argparse.Namespace) -> int:
         _print_peers(report["peers"])
     if args.threads:
         _print_threads(report["threads"])
-    if args.apps:
-        from gomask import _bench_apps
-
-        print()
-        _bench_apps.print_apps(report["apps"])
     return 0
 
 

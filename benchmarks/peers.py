@@ -1,29 +1,58 @@
 """Echo servers and clients of the WebSocket libraries gomask integrates with.
 
-Used by ``python -m gomask._bench_apps`` (and the integration tests) to run a
-real server of one library in one process and a real client, of the same or
-another library, in another, over 127.0.0.1 only. A server echoes every data
-message back with its type (text or binary); to the text message
-:data:`CPU_QUERY` it answers with its own CPU time in seconds, so that a
-client can measure the server's CPU time per message. Nothing here installs
-gomask: the caller (``serve`` on the command line with ``--gomask``)
-decides.
+A server of one library runs in a process of its own and a client, of the
+same or another library, in another, over 127.0.0.1 only. The integration
+tests (tests/test_integrations.py) and the end-to-end benchmark
+(benchmarks/apps.py) both use them::
 
-Command line (a server prints ``PORT <n>`` when it listens, and exits when
-its standard input closes or after ``--lifetime`` seconds)::
+    python benchmarks/peers.py serve LIBRARY [--mode MODE] [--flavor sync]
+    python benchmarks/peers.py client LIBRARY --port N [--mode MODE] --messages b:0,t:125,...
 
-    python -m gomask._peers serve LIBRARY [--flavor sync] [--gomask] [--min-size N]
+``serve`` prints ``PORT <n>`` once it listens and echoes every data message
+back with its type (text or binary); to the text message :data:`CPU_QUERY`
+it answers with its process's CPU time in seconds (``time.process_time()``:
+every thread of the process), so that a client can measure the server's
+CPU time per message. It exits when its standard input closes, or after
+``--lifetime`` seconds.
 
-Every blocking call here has a timeout; the libraries are imported only
-when a server or client of theirs is made.
+``client`` sends each message of ``--messages`` (``b:SIZE`` binary,
+``t:SIZE`` text: valid UTF-8 of exactly SIZE bytes, with 1- to 4-byte
+characters, see :func:`make_message`), receives the echo, and prints one
+JSON line per message with the SHA-256 of what was sent and of what came
+back, then a summary line; it exits 0 only if every echo came back
+identical and of the same type.
+
+Modes, for the process they run in (:func:`apply_mode`):
+
+``plain``
+    the library as installed, gomask not imported;
+``gomask``
+    ``gomask.integrations.install(LIBRARY)`` (the default size routing);
+``gomask-all``
+    ``install(LIBRARY, min_size=0)``: every frame through gomask;
+``broken``
+    the control: the library's own masker wrapped so that it flips one bit
+    of every masked chunk (gomask not involved); an exchange with it must
+    fail;
+``gomask-broken``
+    ``install(LIBRARY, min_size=0)`` with gomask's masking functions, as the
+    integration calls them (``gomask.integrations._mask`` and
+    ``_mask_inplace``), flipping one bit: fails only if the library really
+    masks through the integration.
+
+Every blocking call has a timeout; the libraries are imported only when a
+server or client of theirs is made, gomask only by the modes that use it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import importlib
+import json
 import os
+import random
 import selectors
 import socket
 import subprocess
@@ -31,12 +60,27 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["CPU_QUERY", "HOST", "LIBRARIES", "Client", "connect", "serve"]
+__all__ = [
+    "CPU_QUERY",
+    "HOST",
+    "LIBRARIES",
+    "MODES",
+    "Client",
+    "Server",
+    "apply_mode",
+    "connect",
+    "make_message",
+    "run_client",
+    "serve",
+]
 
 #: Libraries with a server and a client here.
 LIBRARIES = ("websockets", "wsproto", "tornado", "aiohttp", "autobahn")
+#: How a process sets itself up (see the module docstring).
+MODES = ("plain", "gomask", "gomask-all", "broken", "gomask-broken")
 #: Servers listen here, clients connect here: loopback only.
 HOST = "127.0.0.1"
 #: A text message that the servers answer with their CPU time (seconds, as text).
@@ -44,62 +88,164 @@ CPU_QUERY = "\x00gomask-peers: cpu time?"
 #: Largest message the servers and clients accept (bytes).
 MAX_MESSAGE = 64 << 20
 _RECV = 256 << 10
+_SCRIPT = Path(__file__).resolve()
 
 Message = bytes | str
 T = TypeVar("T")
 
 
-class Client(Protocol):
-    """A connected client: one message out, its echo back."""
+# --------------------------------------------------------------------------
+# Messages.
 
-    def exchange(self, message: Message) -> Message:
-        """Send *message* (``str``: a text message) and return the reply."""
-
-    def close(self) -> None:
-        """Close the connection (bounded by the client's timeout)."""
+# Characters of 1, 2, 3 and 4 bytes in UTF-8.
+_CHARS = ("a", "Z", "0", " ", "é", "ß", "Ж", "€", "中", "한", "😀", "𝄞")
 
 
-def read_port(process: subprocess.Popen[bytes], timeout: float) -> int | None:
-    """The port a ``serve`` subprocess prints (``PORT <n>``), or None if it
-    exits or stays silent for *timeout* seconds."""
-    stdout = process.stdout
-    assert stdout is not None
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        selector.register(stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:  # bounded by the deadline
-            if selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                line = stdout.readline().decode()
-                if line.startswith("PORT "):
-                    return int(line.split()[1])
-                if not line:  # the server exited
-                    break
-    return None
+def make_message(kind: str, size: int, seed: int) -> Message:
+    """A binary message (*kind* ``"b"``) of *size* random bytes, or a text
+    message (``"t"``) whose UTF-8 encoding is exactly *size* bytes, both
+    determined by *seed*; made without any masking code."""
+    rng = random.Random(seed)
+    if kind == "b":
+        return rng.randbytes(size)
+    if kind != "t":
+        raise ValueError(f"message kind is b or t, got {kind!r}")
+    # A block of mixed characters, repeated, then ASCII up to the size.
+    block_chars: list[str] = []
+    block_len = 0
+    while block_len < min(size, 4093):
+        char = rng.choice(_CHARS)
+        width = len(char.encode())
+        if block_len + width > size:
+            break
+        block_chars.append(char)
+        block_len += width
+    block = "".join(block_chars)
+    text = block * (size // block_len) if block_len else ""
+    text += "x" * (size - len(text.encode()))
+    assert len(text.encode()) == size
+    return text
 
 
-def stop_server(process: subprocess.Popen[bytes]) -> str:
-    """Stop a ``serve`` subprocess (it exits when its stdin closes; killed if
-    it has not after 10 s) and return the end of what it wrote to stderr."""
-    if process.stdin and not process.stdin.closed:
-        process.stdin.close()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-    error = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
-    for stream in (process.stdout, process.stderr):
-        if stream:
-            stream.close()
-    return error
+def parse_messages(spec: str) -> list[tuple[str, int]]:
+    """``b:0,t:125`` -> ``[("b", 0), ("t", 125)]``."""
+    out = []
+    for item in spec.split(","):
+        kind, _, size = item.partition(":")
+        if kind not in ("b", "t"):
+            raise ValueError(f"message kind is b or t, got {item!r}")
+        out.append((kind, int(size)))
+    return out
 
 
-def _reply(message: Message) -> Message:
-    return str(time.process_time()) if message == CPU_QUERY else message
+def _spec(messages: Sequence[tuple[str, int]]) -> str:
+    return ",".join(f"{kind}:{size}" for kind, size in messages)
+
+
+# --------------------------------------------------------------------------
+# Modes.
+
+
+def _flip_bytes(data: bytes) -> bytes:
+    return bytes([data[0] ^ 1]) + data[1:] if data else data
+
+
+def _flip_in_place(buffer: Any) -> None:
+    if len(buffer):
+        buffer[0] ^= 1
+
+
+def apply_mode(library: str, mode: str) -> None:
+    """Set up this process as *mode* says (see the module docstring)."""
+    if mode not in MODES:
+        raise ValueError(f"mode is one of {MODES}, got {mode!r}")
+    if mode == "plain":
+        return
+    if mode == "broken":
+        _break_library(library)
+        return
+    from gomask import integrations
+
+    integrations.install(library, min_size=None if mode == "gomask" else 0)
+    if mode == "gomask-broken":
+        # gomask's functions as the integration calls them: module globals.
+        module: Any = integrations
+        real_mask, real_inplace = module._mask, module._mask_inplace
+
+        def bad_mask(data: Any, key: Any, offset: int = 0) -> bytes:
+            return _flip_bytes(real_mask(data, key, offset))
+
+        def bad_inplace(buffer: Any, key: Any, offset: int = 0) -> None:
+            real_inplace(buffer, key, offset)
+            _flip_in_place(buffer)
+
+        module._mask = bad_mask
+        module._mask_inplace = bad_inplace
+
+
+def _break_library(library: str) -> None:
+    """Wrap the library's own masker (no gomask) so that it flips a bit."""
+    if library == "websockets":
+        frames = _module("websockets.frames")
+        apply_mask = frames.apply_mask
+        frames.apply_mask = lambda data, mask: _flip_bytes(apply_mask(data, mask))
+    elif library == "tornado":
+        websocket = _module("tornado.websocket")
+        ws_mask = websocket._websocket_mask
+        websocket._websocket_mask = lambda mask, data: _flip_bytes(ws_mask(mask, data))
+    elif library == "aiohttp":
+        reader = _module("aiohttp._websocket.reader")
+        writer = _module("aiohttp._websocket.writer")
+
+        def wrap(original: Any) -> Any:
+            def websocket_mask(mask: bytes, data: bytearray) -> None:
+                original(mask, data)
+                _flip_in_place(data)
+
+            return websocket_mask
+
+        writer.websocket_mask = wrap(writer.websocket_mask)
+        if reader.WebSocketReader.__module__.endswith("reader_py"):
+            reader_py = _module("aiohttp._websocket.reader_py")
+            reader_py.websocket_mask = wrap(reader_py.websocket_mask)
+    elif library == "wsproto":
+        fp = _module("wsproto.frame_protocol")
+
+        class Broken(fp.XorMaskerSimple):  # type: ignore[name-defined,misc]
+            def process(self, data: bytearray) -> bytearray:
+                out: bytearray = super().process(data)
+                _flip_in_place(out)
+                return out
+
+        fp.XorMaskerSimple = Broken
+    elif library == "autobahn":
+        protocol = _module("autobahn.websocket.protocol")
+        create = protocol.create_xor_masker
+
+        class BrokenMasker:
+            def __init__(self, masker: Any) -> None:
+                self.masker = masker
+
+            def pointer(self) -> int:
+                return int(self.masker.pointer())
+
+            def reset(self) -> None:
+                self.masker.reset()
+
+            def process(self, data: bytes) -> bytes:
+                return _flip_bytes(self.masker.process(data))
+
+        protocol.create_xor_masker = lambda mask, length=None: BrokenMasker(create(mask, length))
+    else:
+        raise ValueError(library)
 
 
 def _module(name: str) -> Any:
     return importlib.import_module(name)
+
+
+def _reply(message: Message) -> Message:
+    return str(time.process_time()) if message == CPU_QUERY else message
 
 
 # --------------------------------------------------------------------------
@@ -108,7 +254,10 @@ def _module(name: str) -> Any:
 
 
 def serve(library: str, ready: Callable[[int], None], flavor: str = "") -> None:
-    """Run an echo server of *library* on 127.0.0.1 (port chosen by the OS)."""
+    """Run an echo server of *library* on 127.0.0.1 (port chosen by the OS).
+
+    *flavor* ``"sync"``: websockets' threaded server instead of its asyncio one.
+    """
     if library == "websockets":
         if flavor == "sync":
             _serve_websockets_sync(ready)
@@ -289,6 +438,16 @@ def _serve_autobahn(ready: Callable[[int], None]) -> None:
 # Clients.
 
 
+class Client(Protocol):
+    """A connected client: one message out, its echo back."""
+
+    def exchange(self, message: Message) -> Message:
+        """Send *message* (``str``: a text message) and return the reply."""
+
+    def close(self) -> None:
+        """Close the connection (bounded by the client's timeout)."""
+
+
 def connect(library: str, port: int, timeout: float = 60.0) -> Client:
     """A client of *library* connected to ``ws://127.0.0.1:port/``.
 
@@ -305,6 +464,11 @@ def connect(library: str, port: int, timeout: float = 60.0) -> Client:
     if library not in makers:
         raise ValueError(f"no client for {library!r}")
     return makers[library](port, timeout)
+
+
+def cpu_of_server(client: Client) -> float:
+    """The CPU time (seconds, all threads) of the server *client* talks to."""
+    return float(client.exchange(CPU_QUERY))
 
 
 class _WebsocketsClient:
@@ -496,7 +660,137 @@ class _AutobahnClient(_AsyncClient):
 
 
 # --------------------------------------------------------------------------
-# Command line: a server in a process of its own.
+# Processes: a server, and the checking client, each in a process of its own.
+
+
+class Server:
+    """``python benchmarks/peers.py serve`` in a subprocess, listening on
+    :attr:`port`; :meth:`stop` closes its stdin (it exits then) and kills it
+    if it has not exited after 10 s. Raises :class:`RuntimeError` with the
+    end of its stderr if it does not print its port within *start_timeout*."""
+
+    def __init__(
+        self,
+        library: str,
+        mode: str = "plain",
+        flavor: str = "",
+        lifetime: float = 900.0,
+        start_timeout: float = 60.0,
+    ) -> None:
+        command = [sys.executable, str(_SCRIPT), "serve", library, "--mode", mode]
+        command += ["--lifetime", str(lifetime)]
+        if flavor:
+            command += ["--flavor", flavor]
+        self.label = f"{library} server ({mode}{', ' + flavor if flavor else ''})"
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        port = self._read_port(start_timeout)
+        if port is None:
+            raise RuntimeError(f"{self.label} did not start: {self.stop()}")
+        self.port = port
+
+    def _read_port(self, timeout: float) -> int | None:
+        """The port the server prints (``PORT <n>``), or None if it exits or
+        stays silent for *timeout* seconds."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
+            while time.monotonic() < deadline:  # bounded by the deadline
+                if selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                    line = stdout.readline().decode()
+                    if line.startswith("PORT "):
+                        return int(line.split()[1])
+                    if not line:  # the server exited
+                        break
+        return None
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> str:
+        """Stop the server; returns the end of what it wrote to stderr."""
+        process = self.process
+        if process.stdin and not process.stdin.closed:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        error = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()
+        return error
+
+
+def run_client(
+    library: str,
+    port: int,
+    mode: str,
+    messages: Sequence[tuple[str, int]],
+    timeout: float = 120.0,
+    process_timeout: float = 240.0,
+) -> tuple[int, list[dict[str, Any]], str]:
+    """Run ``python benchmarks/peers.py client`` in a subprocess: every
+    message out and its echo checked. Returns (exit code, one row per
+    message, the end of its stderr and stdout)."""
+    command = [sys.executable, str(_SCRIPT), "client", library, "--port", str(port)]
+    command += ["--mode", mode, "--messages", _spec(messages), "--timeout", str(timeout)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=process_timeout)
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    rows = [row for row in lines if "kind" in row]
+    return done.returncode, rows, done.stderr[-3000:] + done.stdout[-2000:]
+
+
+def _check_echoes(
+    library: str, port: int, messages: Sequence[tuple[str, int]], timeout: float
+) -> int:
+    """The ``client`` command: each message out, its echo compared (SHA-256)."""
+    failures = 0
+    try:
+        client = connect(library, port, timeout)
+    except Exception as exc:
+        print(json.dumps({"error": f"connect: {type(exc).__name__}: {exc}"}), flush=True)
+        return 2
+    try:
+        for seed, (kind, size) in enumerate(messages):
+            message = make_message(kind, size, seed)
+            sent = message.encode() if isinstance(message, str) else message
+            row: dict[str, Any] = {"kind": kind, "size": size, "sent": _sha(sent)}
+            start = time.monotonic()
+            try:
+                reply = client.exchange(message)
+            except Exception as exc:
+                row.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+                print(json.dumps(row), flush=True)
+                failures += 1
+                break  # the connection is gone
+            got = reply.encode() if isinstance(reply, str) else reply
+            same_type = isinstance(reply, str) == (kind == "t")
+            row.update(
+                got=_sha(got),
+                got_size=len(got),
+                type_ok=same_type,
+                ok=same_type and _sha(got) == row["sent"],
+                seconds=round(time.monotonic() - start, 4),
+            )
+            failures += not row["ok"]
+            print(json.dumps(row), flush=True)
+    finally:
+        try:
+            client.close()
+        except Exception as exc:  # a broken peer may not close cleanly
+            print(json.dumps({"close_error": f"{type(exc).__name__}: {exc}"}), flush=True)
+    print(json.dumps({"done": True, "failures": failures}), flush=True)
+    return 1 if failures else 0
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _exit_when_stdin_closes(lifetime: float) -> None:
@@ -515,20 +809,26 @@ def _exit_when_stdin_closes(lifetime: float) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gomask._peers", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/peers.py", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     server = commands.add_parser("serve", help="run an echo server, print PORT <n>")
     server.add_argument("library", choices=LIBRARIES)
+    server.add_argument("--mode", choices=MODES, default="plain")
     server.add_argument("--flavor", default="", help="websockets: 'sync' for its threaded server")
-    server.add_argument("--gomask", action="store_true", help="gomask.integrations.install() it")
-    server.add_argument("--min-size", type=int, default=None, help="install(min_size=...)")
     server.add_argument("--lifetime", type=float, default=900.0, help="seconds at most")
+    client = commands.add_parser("client", help="send messages, check their echoes")
+    client.add_argument("library", choices=LIBRARIES)
+    client.add_argument("--mode", choices=MODES, default="plain")
+    client.add_argument("--port", type=int, required=True)
+    client.add_argument("--messages", required=True, help="b:SIZE or t:SIZE, comma-separated")
+    client.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
+    apply_mode(args.library, args.mode)
+    if args.command == "client":
+        return _check_echoes(args.library, args.port, parse_messages(args.messages), args.timeout)
     _exit_when_stdin_closes(args.lifetime)
-    if args.gomask:
-        from gomask import integrations
-
-        integrations.install(args.library, min_size=args.min_size)
 
     def ready(port: int) -> None:
         print(f"PORT {port}", flush=True)

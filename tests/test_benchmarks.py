@@ -1,0 +1,94 @@
+"""benchmarks/apps.py and benchmarks/thresholds.py: they run and report (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gomask import integrations
+
+# The benchmarks of the checkout (gomask itself may be installed).
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from benchmarks import apps, thresholds, timing  # noqa: E402
+
+
+@pytest.mark.parametrize("side", ["both", "server"])
+def test_run_apps_small(side: str, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("wsproto")
+    sizes = ((125, 5), (64 * 1024, 2))
+    report = apps.run_apps(1, ["wsproto"], side=side, sizes=sizes, gaps=(0.0003,), paced=3)
+    assert [entry["library"] for entry in report["end_to_end"]] == ["wsproto"]
+    (entry,) = report["end_to_end"]
+    assert [row["size"] for row in entry["rows"]] == [125, 64 * 1024]
+    for row in entry["rows"]:
+        for key in ("without_seconds", "with_seconds", "without_server_cpu", "with_server_cpu"):
+            assert row[key] >= 0
+        assert row["with_seconds"] > 0
+        (paced,) = row["paced"]
+        assert paced["gap"] == 0.0003
+        assert paced["count"] == min(3, row["count"])
+        for key in ("latency", "server_cpu", "client_cpu"):
+            assert paced[f"without_{key}"] >= 0
+            assert paced[f"with_{key}"] >= 0
+        assert paced["with_latency"] > 0
+        assert paced["with_slept"] >= 0.0003
+    in_process = report["in_process"][0]["rows"]
+    assert [row["size"] for row in in_process] == [125, 64 * 1024]
+    assert all(row["paced"][0]["with_cpu"] >= 0 for row in in_process)
+    assert integrations.installed() == ()  # the in-process part restores the state it found
+    apps.print_apps(report)
+    out = capsys.readouterr().out
+    assert "wsproto" in out
+    assert "msg/s" in out
+    assert "MB/s" in out
+    assert "gap 0.3 ms" in out
+
+
+def test_run_apps_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="side"):
+        apps.run_apps(1, ["wsproto"], side="neither")
+    with pytest.raises(ValueError, match="rounds"):
+        apps.run_apps(0, ["wsproto"])
+    with pytest.raises(ValueError, match="gaps"):
+        apps.run_apps(1, ["wsproto"], gaps=(-1.0,))
+
+
+def test_apps_command_line_writes_json(tmp_path: Path) -> None:
+    """python benchmarks/apps.py, as a script from the checkout: the table and --json."""
+    pytest.importorskip("wsproto")
+    report = tmp_path / "apps.json"
+    command = [sys.executable, str(REPO / "benchmarks" / "apps.py"), "--rounds", "1"]
+    command += ["--libraries", "wsproto", "--sizes", "125:3", "--gaps", "1", "--paced", "2"]
+    command += ["--json", str(report)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "gap 1 ms" in done.stdout
+    assert json.loads(report.read_text())["gaps"] == [0.001]
+
+
+def test_no_worse_from() -> None:
+    assert timing.no_worse_from([(16, 1.0, 0.5), (64, 1.0, 1.0)]) == 0
+    assert timing.no_worse_from([(16, 1.0, 2.0), (64, 1.0, 0.5), (256, 1.0, 0.9)]) == 64
+    assert timing.no_worse_from([(16, 1.0, 0.5), (64, 1.0, 2.0), (256, 1.0, 0.9)]) == 256
+    assert timing.no_worse_from([(16, 1.0, 0.5), (64, 1.0, 2.0)]) is None
+    assert timing.parse_gaps("0.3, 1") == (0.0003, 0.001)
+    assert timing.parse_gaps("") == ()
+
+
+def test_thresholds_small(capsys: pytest.CaptureFixture[str]) -> None:
+    """wsproto's masker (pure Python: present wherever wsproto is) against
+    gomask, two sizes, one round."""
+    pytest.importorskip("wsproto")
+    arguments = "--maskers wsproto-python --rounds 1 --sizes 16,65536 --gaps 0.3"
+    code = thresholds.main([*arguments.split(), "--target-ms", "1", "--paced", "3"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "wsproto-python" in out
+    assert "gap 0.3 ms: CPU" in out
+    assert "gomask no worse from" in out
+    assert integrations.installed() == ()
