@@ -11,9 +11,6 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 from gomask import _bench
 
@@ -62,17 +59,6 @@ def test_peers_as_json() -> None:
     assert set(peers["batch"]["seconds"]) >= {"gomask mask_batch", "a loop of gomask mask"}
 
 
-def test_threads_report() -> None:
-    result = gomask_cli("bench", "--threads", "--budget", "0.002")
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    for case in ("back to back", "irregular gaps", "cold", "2 threads at once", "4 threads"):
-        assert case in out, out
-    assert re.search(r"Small calls: mask\(\) of 125 B, [\d.]+ million calls/s", out)
-    assert "issue" not in out.lower()
-    assert "target" not in out.lower()
-
-
 def test_crossover_on_the_grid() -> None:
     us = 1e-6
     ours = _bench.Implementation("ours", "copy", lambda d, k: _bench.Timed(bytes, d))
@@ -81,15 +67,6 @@ def test_crossover_on_the_grid() -> None:
     always = {str(s): {"ours": 1 * us, "peer": 2 * us} for s in (1, 2, 4)}
     assert _bench.crossovers([ours, peer], never, b"abcd", 0.001) == {"peer": None}
     assert _bench.crossovers([ours, peer], always, b"abcd", 0.001) == {"peer": 1}
-
-
-@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib")
-def test_plot(tmp_path: Path) -> None:
-    out = tmp_path / "throughput.png"
-    result = gomask_cli("bench", "--plot", str(out), "--budget", "0.002")
-    assert result.returncode == 0, result.stderr
-    for path in (out, tmp_path / "throughput-ratio.png"):
-        assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_help_is_plain_text() -> None:

@@ -11,11 +11,9 @@ libraries that are installed.
            (the ones they use on this interpreter: C where they have it,
            Python otherwise), with the size from which gomask is faster,
            the cost of a call into Go, and the batch API.
---threads  how gomask uses the CPUs: one large buffer split over
-           goroutines (calls back to back, after idle time, with irregular
-           gaps), several threads masking at once, and small calls from
-           several threads; each with the default settings and without
-           splitting.
+
+From a checkout: benchmarks/threads.py (goroutines and threads) and
+benchmarks/plot.py (plots of a --peers --json report).
 
 Every time is the mean of one call over a batch, the fastest batch (or the
 median, where calls are spread over time) of several; the variants of one
@@ -32,16 +30,13 @@ import importlib
 import json
 import os
 import platform
-import random
 import statistics
 import sys
-import threading
 import time
 import timeit
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import gomask
@@ -82,51 +77,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="masking from 2 B to 16 MiB against the WebSocket libraries' own maskers",
     )
     parser.add_argument(
-        "--threads",
-        action="store_true",
-        help="splitting over goroutines, threads masking at once, small calls from threads",
-    )
-    parser.add_argument(
         "--budget",
         type=float,
         default=0.04,
-        help="seconds per timed batch of --peers and --threads (default 0.04)",
+        help="seconds per timed batch (default 0.04)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument(
-        "--plot",
-        metavar="FILE.png",
-        help="draw throughput against size into FILE.png and gomask ÷ each library into "
-        "FILE-ratio.png (needs matplotlib; implies --peers)",
-    )
 
 
 def run(args: argparse.Namespace) -> int:
-    peers = args.peers or bool(args.plot)
-    if args.plot:
-        _require_matplotlib()
     report: dict[str, Any] = {"machine": machine()}
-    if not (peers or args.threads):
+    if args.peers:
+        report["peers"] = peer_comparison(args.budget)
+    else:
         report["seed_table"] = seed_table(args.seconds)
         report["summary"] = summary(args.budget)
-    if peers:
-        report["peers"] = peer_comparison(args.budget)
-    if args.threads:
-        report["threads"] = thread_report(args.budget)
-    if args.plot:
-        for path in plot(report, args.plot):
-            _progress(f"wrote {path}")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    _print_machine(report["machine"])
-    if "seed_table" in report:
+    print_machine(report["machine"])
+    if args.peers:
+        _print_peers(report["peers"])
+    else:
         _print_seed_table(report["seed_table"])
         _print_summary(report["summary"])
-    if peers:
-        _print_peers(report["peers"])
-    if args.threads:
-        _print_threads(report["threads"])
     return 0
 
 
@@ -192,7 +166,7 @@ def best_of(timed: dict[str, Timed], budget: float, rounds: int) -> dict[str, fl
     return best
 
 
-def _progress(message: str) -> None:
+def progress(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
 
 
@@ -243,7 +217,7 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def _print_machine(m: dict[str, Any]) -> None:
+def print_machine(m: dict[str, Any]) -> None:
     threading_note = ", GIL disabled" if m["free_threaded"] else ""
     go = f"Go {m['go']} ({m['mask_kernel']} kernel)" if m.get("go") else "no Go library"
     load = m.get("load_average")
@@ -322,7 +296,7 @@ def seed_table(seconds: float) -> list[dict[str, object]]:
             go_s = time_call(dynamic, seconds)
             py_s = time_call(native, seconds)
         results.append({"name": name, "dynamic_s": go_s, "native_s": py_s})
-        _progress(f"measured {name}")
+        progress(f"measured {name}")
     return results
 
 
@@ -364,7 +338,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for peer in peers:
         ours = table[peer]["versus"]
         cells = [
-            f"{_ratio(row[ours] / row[peer])} at {_size_name(int(size))}"
+            f"{_ratio(row[ours] / row[peer])} at {size_name(int(size))}"
             for size, row in summary["seconds"].items()
             if peer in row
         ]
@@ -430,7 +404,7 @@ def call_gaps(seconds: float, rounds: int = 3, size: int = GAP_SIZE) -> dict[str
                     },
                 }
             )
-            _progress(f"calls after pauses of {_duration(gap) if gap else '0 s'}")
+            progress(f"calls after pauses of {_duration(gap) if gap else '0 s'}")
     finally:
         if set_yields is not None:
             set_yields(1)
@@ -464,7 +438,7 @@ def _print_gaps(report: dict[str, Any]) -> None:
     names = report["settings"]
     print()
     print(
-        f"Calls after pauses: one call on {_size_name(report['size'])} after sleeping; median "
+        f"Calls after pauses: one call on {size_name(report['size'])} after sleeping; median "
         "time of the call, and CPU time\nof the process's other threads (the Go runtime's) per "
         "call. 'no yields': without the fix of docs/runtime-tax.md."
     )
@@ -602,14 +576,14 @@ def peer_comparison(budget: float) -> dict[str, Any]:
         rounds = 5 if size <= 64 * KiB else 3
         sizes[str(size)] = best_of(timed, budget, rounds)
         elapsed = time.perf_counter() - started
-        _progress(f"[{i + 1}/{len(PEER_SIZES)}] {_size_name(size)} timed ({elapsed:.0f} s)")
+        progress(f"[{i + 1}/{len(PEER_SIZES)}] {size_name(size)} timed ({elapsed:.0f} s)")
     result: dict[str, Any] = {"implementations": _implementation_table(), "seconds": sizes}
     result["crossover"] = crossovers(impls, sizes, key, budget)
-    _progress("crossovers found")
+    progress("crossovers found")
     result["overhead"] = call_overhead(budget)
-    _progress("call overhead timed")
+    progress("call overhead timed")
     result["batch"] = batch_comparison(budget)
-    _progress("batch timed")
+    progress("batch timed")
     return result
 
 
@@ -747,183 +721,10 @@ def batch_comparison(budget: float, count: int = 1000, size: int = 125) -> dict[
     return {"count": count, "size": size, "seconds": best_of(timed, budget, 5)}
 
 
-# --- threads and goroutines -------------------------------------------------------------------
-
-#: The settings compared by --threads: the library's defaults, and no split.
-_SETTINGS = {"default": None, "1 goroutine": 1}
-
-
-@contextlib.contextmanager
-def _workers(workers: int | None) -> Iterator[None]:
-    saved = gomask_mask.get_parallelism()
-    try:
-        if workers is not None:
-            gomask_mask.set_parallelism(workers=workers)
-        yield
-    finally:
-        gomask_mask.set_parallelism(*saved)
-
-
-def _masker(kind: str, size: int) -> Callable[[], object]:
-    """One call of *kind* ("in place" or "copy") on a buffer of *size* bytes."""
-    key = os.urandom(4)
-    if kind == "in place":
-        buf = bytearray(os.urandom(size))
-        return lambda: gomask_mask.mask_inplace(buf, key)
-    data = os.urandom(size)
-    return lambda: gomask_mask.mask(data, key)
-
-
-def _paired(measure: Callable[[int | None], float], rounds: int) -> dict[str, float]:
-    """Medians of *measure* for each setting of _SETTINGS, alternating."""
-    samples: dict[str, list[float]] = {name: [] for name in _SETTINGS}
-    for _ in range(rounds):
-        for name, workers in _SETTINGS.items():
-            with _workers(workers):
-                samples[name].append(measure(workers))
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    medians["ratio"] = medians["default"] / medians["1 goroutine"]
-    return medians
-
-
-def _back_to_back(kind: str, size: int, budget: float) -> Callable[[int | None], float]:
-    call = _masker(kind, size)
-
-    def measure(workers: int | None) -> float:
-        call()
-        return time_call(call, budget, repeats=3)
-
-    return measure
-
-
-def _spaced(kind: str, size: int, gaps: list[float]) -> Callable[[int | None], float]:
-    """Mean time of one call, each after the given idle gap (not timed)."""
-    call = _masker(kind, size)
-
-    def measure(workers: int | None) -> float:
-        total = 0.0
-        for gap in gaps:
-            if gap:
-                time.sleep(gap)
-            start = time.perf_counter()
-            call()
-            total += time.perf_counter() - start
-        return total / len(gaps)
-
-    return measure
-
-
-#: The gaps of "irregular": back to back and apart, as frames reach a server.
-IRREGULAR_GAPS = (0.0, 0.0, 20e-6, 200e-6, 1e-3, 3e-3)
-
-
-def _concurrent(threads: int, size: int, calls: int) -> Callable[[int | None], float]:
-    """Wall time of *threads* threads each masking its own buffer *calls*
-    times at once, divided by the time of the same calls made serially."""
-    key = os.urandom(4)
-    buffers = [bytearray(os.urandom(size)) for _ in range(threads)]
-
-    def serial() -> float:
-        start = time.perf_counter()
-        for _ in range(calls):
-            for buf in buffers:
-                gomask_mask.mask_inplace(buf, key)
-        return time.perf_counter() - start
-
-    def at_once() -> float:
-        barrier = threading.Barrier(threads + 1)
-
-        def work(buf: bytearray) -> None:
-            barrier.wait()
-            for _ in range(calls):
-                gomask_mask.mask_inplace(buf, key)
-
-        workers = [threading.Thread(target=work, args=(buf,)) for buf in buffers]
-        for w in workers:
-            w.start()
-        barrier.wait()
-        start = time.perf_counter()
-        for w in workers:
-            w.join()
-        return time.perf_counter() - start
-
-    def measure(workers: int | None) -> float:
-        return at_once() / serial()
-
-    return measure
-
-
-def small_call_scaling(seconds: float, rounds: int = 5, size: int = 125) -> dict[str, Any]:
-    """Calls per second of mask() on *size* bytes from 1 and 2 threads, each
-    with its own payload and key (median over rounds, alternating)."""
-
-    def rate(threads: int) -> float:
-        counts = [0] * threads
-        barrier = threading.Barrier(threads + 1)
-        stop = threading.Event()
-
-        def work(i: int) -> None:
-            data, key, mask, c = os.urandom(size), os.urandom(4), gomask_mask.mask, 0
-            barrier.wait()
-            while not stop.is_set():
-                for _ in range(200):
-                    mask(data, key)
-                c += 200
-            counts[i] = c
-
-        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-        for w in workers:
-            w.start()
-        barrier.wait()
-        start = time.perf_counter()
-        time.sleep(seconds)
-        stop.set()
-        for w in workers:
-            w.join()
-        return sum(counts) / (time.perf_counter() - start)
-
-    samples: dict[int, list[float]] = {1: [], 2: []}
-    for _ in range(rounds):
-        for threads in samples:
-            samples[threads].append(rate(threads))
-    one, two = statistics.median(samples[1]), statistics.median(samples[2])
-    return {"size": size, "calls_per_second": {"1": one, "2": two}, "scaling": two / one}
-
-
-def thread_report(budget: float) -> dict[str, Any]:
-    """What --threads measures; every row compares the default settings with
-    splitting off (workers=1), alternating, medians."""
-    rounds = 7
-    rows: list[dict[str, Any]] = []
-
-    def add(case: str, kind: str, size: int, measure: Callable[[int | None], float]) -> None:
-        rows.append({"case": case, "kind": kind, "size": size, **_paired(measure, rounds)})
-        _progress(f"threads: {case}, {kind}, {_size_name(size)}")
-
-    rng = random.Random(1)
-    irregular = [rng.choice(IRREGULAR_GAPS) for _ in range(24)]
-    for kind in ("in place", "copy"):
-        for size in (MiB, 4 * MiB, 16 * MiB, 32 * MiB):
-            add("back to back", kind, size, _back_to_back(kind, size, budget))
-    for kind in ("in place", "copy"):
-        for size in (MiB, 4 * MiB, 16 * MiB):
-            add("irregular gaps", kind, size, _spaced(kind, size, irregular))
-            add("cold", kind, size, _spaced(kind, size, [5e-3] * 8))
-    for threads in (2, 4):
-        for size in (4 * MiB, 16 * MiB):
-            # About 30 ms of work per thread at 15 GB/s.
-            calls = max(3, round(0.03 / (size / 15e9)))
-            case = f"{threads} threads at once ÷ serial"
-            add(case, "in place", size, _concurrent(threads, size, calls))
-    scaling = small_call_scaling(seconds=max(0.1, budget * 5))
-    _progress("threads: small calls")
-    return {"rows": rows, "small_calls": scaling, "settings": list(_SETTINGS)}
-
-
 # --- printing ------------------------------------------------------------------------------
 
 
-def _size_name(n: int) -> str:
+def size_name(n: int) -> str:
     if n >= MiB and n % MiB == 0:
         return f"{n // MiB} MiB"
     if n >= KiB and n % KiB == 0:
@@ -946,7 +747,7 @@ def _print_peers(peers: dict[str, Any]) -> None:
                 cells.append(f"{f'{s * 1e6:.3f} ({int(size) / s / 1e9:.2f})':>{width}}")
             else:
                 cells.append(f"{'-':>{width}}")
-        print(f"{_size_name(int(size)):>8} " + "".join(cells))
+        print(f"{size_name(int(size)):>8} " + "".join(cells))
     others = [n for n in names if peers["implementations"][n]["versus"]]
     if others:
         print()
@@ -958,14 +759,14 @@ def _print_peers(peers: dict[str, Any]) -> None:
                 ours = peers["implementations"][n]["versus"]
                 cell = f"{row[ours] / row[n]:.2f}" if n in row and ours in row else "-"
                 cells.append(f"{cell:>{width}}")
-            print(f"{_size_name(int(size)):>8} " + "".join(cells))
+            print(f"{size_name(int(size)):>8} " + "".join(cells))
         print()
         print("gomask is faster from:")
         for peer, size in peers["crossover"].items():
             ours = peers["implementations"][peer]["versus"]
             top = max(int(s) for s, row in seconds.items() if peer in row)
             where = (
-                f"not up to {_size_name(top)}"
+                f"not up to {size_name(top)}"
                 if size is None
                 else f"{size:,} bytes ({_human(size)})"
             )
@@ -985,7 +786,7 @@ def _print_peers(peers: dict[str, Any]) -> None:
             a, b = row["gomask mask"], row["lean mask"]
             c, d = row["gomask mask_inplace"], row["lean mask_inplace"]
             print(
-                f"{_size_name(int(size)):>8} {a * 1e6:8.3f} {b * 1e6:8.3f} {a / b:6.2f}   "
+                f"{size_name(int(size)):>8} {a * 1e6:8.3f} {b * 1e6:8.3f} {a / b:6.2f}   "
                 f"{c * 1e6:12.3f} {d * 1e6:8.3f} {c / d:6.2f}"
             )
     batch = peers["batch"]
@@ -1005,120 +806,3 @@ def _human(n: int) -> str:
     if n >= KiB:
         return f"{n / KiB:.0f} KiB"
     return f"{n} B"
-
-
-def _print_threads(report: dict[str, Any]) -> None:
-    print()
-    print(
-        "Goroutines and threads: µs per call with the default settings and with one goroutine "
-        "per call\n(set_parallelism(workers=1)); ratio below 1: the default is faster"
-    )
-    print(
-        f"  {'case':<28} {'kind':<9} {'size':>7} {'default':>11} {'1 goroutine':>12} {'ratio':>6}"
-    )
-    for row in report["rows"]:
-        if row["case"].endswith("÷ serial"):
-            continue
-        print(
-            f"  {row['case']:<28} {row['kind']:<9} {_size_name(row['size']):>7} "
-            f"{row['default'] * 1e6:11.1f} {row['1 goroutine'] * 1e6:12.1f} {row['ratio']:6.2f}"
-        )
-    print()
-    print(
-        "Threads masking their own buffers at once: wall time ÷ the same calls made one after\n"
-        "the other by one thread (below 1: the threads use more than one CPU)"
-    )
-    print(f"  {'threads':<28} {'kind':<9} {'size':>7} {'default':>11} {'1 goroutine':>12}")
-    for row in report["rows"]:
-        if not row["case"].endswith("÷ serial"):
-            continue
-        print(
-            f"  {row['case']:<28} {row['kind']:<9} {_size_name(row['size']):>7} "
-            f"{row['default']:11.2f} {row['1 goroutine']:12.2f}"
-        )
-    small = report["small_calls"]
-    rates = small["calls_per_second"]
-    print()
-    print(
-        f"Small calls: mask() of {small['size']} B, {rates['1'] / 1e6:.2f} million calls/s from "
-        f"one thread, {rates['2'] / 1e6:.2f} from two ({small['scaling']:.2f} x)"
-    )
-
-
-# --- plots ---------------------------------------------------------------------------------
-
-
-def _require_matplotlib() -> None:
-    try:
-        importlib.import_module("matplotlib")
-    except ImportError:
-        raise SystemExit(
-            "--plot needs matplotlib: pip install matplotlib (or gomask[bench])"
-        ) from None
-
-
-def plot(report: dict[str, Any], path: str) -> list[Path]:
-    """Throughput against payload size into *path*, and gomask ÷ each
-    library against size, with a line at 1, beside it (``-ratio``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    peers = report["peers"]
-    m = report["machine"]
-    title = (
-        f"{m['cpu']}, {m['cpus']} CPUs, {m['platform']}, {m['python']}, "
-        f"Go {m.get('go')} ({m.get('mask_kernel')} kernel)"
-    )
-    ticks = [int(s) for s in peers["seconds"]]
-    labels = [_size_name(s).replace(" ", "") for s in ticks]
-    out = Path(path)
-    ratio_path = out.with_name(f"{out.stem}-ratio{out.suffix or '.png'}")
-
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
-    for name in peers["implementations"]:
-        points = [
-            (int(size), int(size) / row[name] / 1e9)
-            for size, row in peers["seconds"].items()
-            if name in row
-        ]
-        style = "-" if name.startswith("gomask") else "--"
-        ax.plot(*zip(*points, strict=True), style, marker="o", markersize=3, label=name)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xticks(ticks, labels, rotation=45)
-    ax.set_xlabel("payload size")
-    ax.set_ylabel("throughput (GB/s, higher is better)")
-    ax.set_title(f"WebSocket masking throughput\n{title}", fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
-    for name, im in peers["implementations"].items():
-        if not im["versus"]:
-            continue
-        points = [
-            (int(size), row[im["versus"]] / row[name])
-            for size, row in peers["seconds"].items()
-            if name in row and im["versus"] in row
-        ]
-        ax.plot(
-            *zip(*points, strict=True), marker="o", markersize=3, label=f"{im['versus']} ÷ {name}"
-        )
-    ax.axhline(1.0, color="black", linewidth=1)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xticks(ticks, labels, rotation=45)
-    ax.set_xlabel("payload size")
-    ax.set_ylabel("gomask time ÷ library time (below 1: gomask is faster)")
-    ax.set_title(f"gomask against each library's masker\n{title}", fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(ratio_path)
-    plt.close(fig)
-    return [out, ratio_path]
