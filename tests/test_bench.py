@@ -15,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
+import gomask
+import gomask.mask as gomask_mask
 from gomask import _bench
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def gomask_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -24,8 +28,10 @@ def gomask_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[
     )
 
 
-def test_default_run_prints_the_seed_table_and_a_summary() -> None:
-    result = gomask_cli("bench", "--seconds", "0.02", "--budget", "0.002")
+def test_default_run_prints_the_seed_table_a_summary_and_calls_after_pauses() -> None:
+    result = gomask_cli(
+        "bench", "--seconds", "0.02", "--budget", "0.002", "--gaps-seconds", "0.001"
+    )
     assert result.returncode == 0, result.stderr
     rows = {"Hello world print", "JSON", "Websocket mask 64kB", "Websocket masking (256kB)"}
     duration = r"[\d.,]+ (?:ns|µs|ms|s)"
@@ -42,6 +48,23 @@ def test_default_run_prints_the_seed_table_and_a_summary() -> None:
         assert "No WebSocket library is installed" in result.stdout
     else:
         assert re.search(r"^  websockets \((C|Python)\): [\d.]+ at 125 B", result.stdout, re.M)
+    assert "Calls after pauses: mask() of 4 KiB" in result.stdout
+    pauses = re.findall(r"^ +(none|[\d.]+ [µm]s) \| ", result.stdout, re.M)
+    assert pauses == ["none", "100 µs", "300 µs", "1 ms", "3 ms", "10 ms"], result.stdout
+    assert "in the second after the last call" in result.stdout
+
+
+def test_call_gaps_rows() -> None:
+    report = _bench.call_gaps(0.0001, rounds=1)
+    json.dumps(report)  # its part of --json
+    assert [row["gap"] for row in report["rows"]] == list(_bench.GAPS)
+    assert report["settings"][0] == "gomask"
+    if gomask_mask.implementation() == "go":
+        assert "gomask, no yields" in report["settings"]
+    for row in report["rows"]:
+        for name in report["settings"]:
+            assert set(row[name]) == {"latency", "other_cpu"}
+    assert report["idle_cpu_per_second"] >= 0
 
 
 def test_peers_as_json() -> None:
@@ -60,17 +83,80 @@ def test_peers_as_json() -> None:
     for row in overhead.values():
         assert set(row) == {"gomask mask", "lean mask", "gomask mask_inplace", "lean mask_inplace"}
     assert set(peers["batch"]["seconds"]) >= {"gomask mask_batch", "a loop of gomask mask"}
+    cutoffs = {c["cutoff"]: c for c in peers["cutoffs"]}
+    assert set(cutoffs) == {name for name, *_ in _bench.cutoff_cases()}
+    for name, cutoff in cutoffs.items():
+        assert cutoff["value"] == getattr(gomask_mask, name)
+        below, above = cutoff["rows"]
+        assert below["size"] < cutoff["value"] <= above["size"]
+        assert (below["picks"], above["picks"]) == (above["other"], below["other"])
+        for row in cutoff["rows"]:
+            assert set(row["seconds"]) == {row["picks"], row["other"]}
+            assert row["pays"] == (row["saves"] >= _bench.PAYS)
 
 
-def test_threads_report() -> None:
-    result = gomask_cli("bench", "--threads", "--budget", "0.002")
+def test_cutoffs_pick_their_routes_and_restore_the_module() -> None:
+    cases = {name: routes for name, _, _, routes in _bench.cutoff_cases()}
+    before = {name: getattr(gomask_mask, name) for name in cases}
+    results = _bench.cutoffs(0.0002)
+    assert {name: getattr(gomask_mask, name) for name in cases} == before
+    picks = {r["cutoff"]: tuple(row["picks"] for row in r["rows"]) for r in results}
+    assert picks == cases  # the route below the cut-off, then the one from it
+    if gomask_mask._GO_CPYTHON:
+        assert set(cases) == {"_ZEROED_MAX", "GIL_RELEASE_THRESHOLD"}
+
+
+def test_a_forced_cutoff_holds_during_the_batch_only() -> None:
+    seen = []
+    before = gomask_mask._ZEROED_MAX
+    forced = _bench._Forced("_ZEROED_MAX", 0, lambda: seen.append(gomask_mask._ZEROED_MAX))
+    forced.batch(0.0001)
+    assert seen
+    assert set(seen) == {0}
+    assert before == gomask_mask._ZEROED_MAX
+
+
+def test_apps_runs_the_benchmark_of_the_checkout(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(gomask, "__file__", str(REPO / "src" / "gomask" / "__init__.py"))
+    assert _bench.run_apps(["--help"]) == 0
+    assert "python benchmarks/apps.py" in capfd.readouterr().out
+
+
+def test_apps_outside_a_checkout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(gomask, "__file__", str(tmp_path / "site-packages/gomask/__init__.py"))
+    assert _bench.run_apps(["--rounds", "1"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "benchmarks/apps.py of a source checkout" in line
+    assert "not in the wheel" in line
+
+
+@pytest.mark.skipif(
+    not (Path(gomask.__file__).resolve().parents[2] / "benchmarks" / "apps.py").is_file(),
+    reason="gomask is not run from a source checkout",
+)
+def test_apps_command_line() -> None:
+    result = gomask_cli("bench", "--apps", "--help", timeout=60)
     assert result.returncode == 0, result.stderr
-    out = result.stdout
-    for case in ("back to back", "irregular gaps", "cold", "2 threads at once", "4 threads"):
-        assert case in out, out
-    assert re.search(r"Small calls: mask\(\) of 125 B, [\d.]+ million calls/s", out)
-    assert "issue" not in out.lower()
-    assert "target" not in out.lower()
+    assert "--rounds" in result.stdout
+
+
+def test_size_and_duration_names() -> None:
+    assert [_bench.size_name(n) for n in (125, 1536, 64 * 1024, 16 << 20)] == [
+        "125 B",
+        "1.5 KiB",
+        "64 KiB",
+        "16 MiB",
+    ]
+    assert [_bench.duration(s) for s in (2.5e-9, 12.3e-6, 0.0311, 1.5)] == [
+        "2.5 ns",
+        "12.3 µs",
+        "31.1 ms",
+        "1.5 s",
+    ]
 
 
 def test_crossover_on_the_grid() -> None:
@@ -81,15 +167,6 @@ def test_crossover_on_the_grid() -> None:
     always = {str(s): {"ours": 1 * us, "peer": 2 * us} for s in (1, 2, 4)}
     assert _bench.crossovers([ours, peer], never, b"abcd", 0.001) == {"peer": None}
     assert _bench.crossovers([ours, peer], always, b"abcd", 0.001) == {"peer": 1}
-
-
-@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib")
-def test_plot(tmp_path: Path) -> None:
-    out = tmp_path / "throughput.png"
-    result = gomask_cli("bench", "--plot", str(out), "--budget", "0.002")
-    assert result.returncode == 0, result.stderr
-    for path in (out, tmp_path / "throughput-ratio.png"):
-        assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_help_is_plain_text() -> None:

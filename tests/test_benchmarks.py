@@ -1,8 +1,11 @@
-"""benchmarks/apps.py and benchmarks/thresholds.py: they run and report (no timing is asserted)."""
+"""benchmarks/apps.py, thresholds.py, threads.py and plot.py: they run and report (no timing
+is asserted)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +95,42 @@ def test_thresholds_small(capsys: pytest.CaptureFixture[str]) -> None:
     assert "gap 0.3 ms: CPU" in out
     assert "gomask no worse from" in out
     assert integrations.installed() == ()
+
+
+def test_threads_report() -> None:
+    """python benchmarks/threads.py (formerly python -m gomask bench --threads)."""
+    command = [sys.executable, str(REPO / "benchmarks" / "threads.py"), "--budget", "0.002"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for case in ("back to back", "irregular gaps", "cold", "2 threads at once", "4 threads"):
+        assert case in out, out
+    assert re.search(r"Small calls: mask\(\) of 125 B, [\d.]+ million calls/s", out)
+    assert "issue" not in out.lower()
+    assert "target" not in out.lower()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib")
+def test_plot(tmp_path: Path) -> None:
+    """python benchmarks/plot.py of a python -m gomask bench --peers --json report."""
+    report = tmp_path / "report.json"
+    command = [sys.executable, "-m", "gomask", "bench", "--peers", "--json", "--budget", "0.002"]
+    with report.open("w") as out:
+        result = subprocess.run(command, stdout=out, stderr=subprocess.PIPE, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out_png = tmp_path / "throughput.png"
+    command = [sys.executable, str(REPO / "benchmarks" / "plot.py"), str(report), str(out_png)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for path in (out_png, tmp_path / "throughput-ratio.png"):
+        assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_plot_refuses_a_report_without_peers(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    report.write_text('{"machine": {}}')
+    command = [sys.executable, str(REPO / "benchmarks" / "plot.py"), str(report), "out.png"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--peers --json" in result.stderr
+    assert not (tmp_path / "out.png").exists()

@@ -1,26 +1,22 @@
 """``python -m gomask bench``: gomask measured against plain Python and the
 masking functions of the WebSocket libraries.
 
-With no option it prints the table of the demo gomask grew from: print a
-line, decode a small JSON document, mask 64 kB and 256 kB, each as a call
-into Go ("Dynamic") and as the same work in plain Python ("Native"), then
-one line comparing gomask with the masking functions of the WebSocket
-libraries that are installed.
+With no option: the demo's table (print a line, decode a small JSON document,
+mask 64 kB and 256 kB, each as a call into Go, "Dynamic", and as the same
+work in plain Python, "Native"), one line against the maskers of the
+installed WebSocket libraries, and calls after pauses (what the Go runtime
+costs a call that follows idle time, with the library's fix on and off).
 
---peers    masking from 2 B to 16 MiB against the libraries' own maskers
-           (the ones they use on this interpreter: C where they have it,
-           Python otherwise), with the size from which gomask is faster,
-           the cost of a call into Go, and the batch API.
---threads  how gomask uses the CPUs: one large buffer split over
-           goroutines (calls back to back, after idle time, with irregular
-           gaps), several threads masking at once, and small calls from
-           several threads; each with the default settings and without
-           splitting.
+--peers  masking from 2 B to 16 MiB against the libraries' own maskers, the
+         size from which gomask is faster, the cost of a call into Go, the
+         batch API, and what each size cut-off of gomask.mask saves.
+--apps   benchmarks/apps.py of a source checkout, with the arguments after it.
 
-Every time is the mean of one call over a batch, the fastest batch (or the
-median, where calls are spread over time) of several; the variants of one
-measurement run in turn, several rounds, so that they see the same machine
-load, and every ratio compares two numbers of the same run.
+From a checkout: benchmarks/threads.py (goroutines and threads) and
+benchmarks/plot.py (plots of a --peers --json report). Every time is the
+fastest batch (or the median, where calls are spread over time) of several;
+the variants of one measurement alternate, and every ratio compares two
+numbers of the same run.
 """
 
 from __future__ import annotations
@@ -32,15 +28,15 @@ import importlib
 import json
 import os
 import platform
-import random
 import statistics
+import subprocess
 import sys
-import threading
 import time
 import timeit
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +44,8 @@ import gomask
 import gomask.mask as gomask_mask
 from gomask import _fallback, _native, examples
 
-PERSON_DOCUMENT = (
-    '{"name": "John", "age": 30, "cars": ["Ford", "BMW", "Fiat"], '
-    '"friends": [{"name": "Peter", "age": 30}, {"name": "Anna", "age": 30}]}'
-)
-
 KiB = 1024
 MiB = 1024 * KiB
-
 #: Payload sizes of ``--peers``.
 PEER_SIZES = (
     2, 8, 32, 125, 512, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB,
@@ -66,71 +56,64 @@ FLOOR_SIZES = (2, 125, KiB)
 SUMMARY_SIZES = (125, 64 * KiB, MiB)
 #: Pure-Python maskers are not timed above this size: they take seconds.
 PURE_PYTHON_MAX = 4 * MiB
+#: The pauses of "calls after pauses" (seconds), and the size of its payload.
+GAPS = (0.0, 100e-6, 300e-6, 1e-3, 3e-3, 10e-3)
+GAP_SIZE = 4 * KiB
+#: A size cut-off pays if the route it picks saves at least this much.
+PAYS = 0.10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--seconds",
-        type=float,
-        default=0.5,
-        help="time budget per cell of the demo's table (default 0.5; the table takes about "
-        "8 times this)",
-    )
-    parser.add_argument(
-        "--peers",
-        action="store_true",
-        help="masking from 2 B to 16 MiB against the WebSocket libraries' own maskers",
-    )
-    parser.add_argument(
-        "--threads",
-        action="store_true",
-        help="splitting over goroutines, threads masking at once, small calls from threads",
-    )
-    parser.add_argument(
-        "--budget",
-        type=float,
-        default=0.04,
-        help="seconds per timed batch of --peers and --threads (default 0.04)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument(
-        "--plot",
-        metavar="FILE.png",
-        help="draw throughput against size into FILE.png and gomask ÷ each library into "
-        "FILE-ratio.png (needs matplotlib; implies --peers)",
-    )
+    add = parser.add_argument
+    add("--seconds", type=float, default=0.5, help="seconds per cell of the demo's table (0.5)")
+    add("--budget", type=float, default=0.04, help="seconds per timed batch (default 0.04)")
+    add("--gaps-seconds", type=float, default=0.3, metavar="SECONDS",
+        help="seconds of calls per pause and setting of calls after pauses (0.3)")  # fmt: skip
+    add("--peers", action="store_true", help="every size against the libraries' maskers")
+    add("--json", action="store_true", help="print the results as JSON")
+    add("--apps", nargs=argparse.REMAINDER, metavar="ARG",
+        help="run benchmarks/apps.py of a source checkout with the arguments after it")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
-    peers = args.peers or bool(args.plot)
-    if args.plot:
-        _require_matplotlib()
+    if args.apps is not None:
+        return run_apps(args.apps)
     report: dict[str, Any] = {"machine": machine()}
-    if not (peers or args.threads):
+    if args.peers:
+        report["peers"] = peer_comparison(args.budget)
+    else:
         report["seed_table"] = seed_table(args.seconds)
         report["summary"] = summary(args.budget)
-    if peers:
-        report["peers"] = peer_comparison(args.budget)
-    if args.threads:
-        report["threads"] = thread_report(args.budget)
-    if args.plot:
-        for path in plot(report, args.plot):
-            _progress(f"wrote {path}")
+        report["call_gaps"] = call_gaps(args.gaps_seconds)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    _print_machine(report["machine"])
-    if "seed_table" in report:
+    print_machine(report["machine"])
+    if args.peers:
+        _print_peers(report["peers"])
+    else:
         _print_seed_table(report["seed_table"])
         _print_summary(report["summary"])
-    if peers:
-        _print_peers(report["peers"])
-    if args.threads:
-        _print_threads(report["threads"])
+        _print_gaps(report["call_gaps"])
     return 0
 
 
-# --- timing ------------------------------------------------------------------------------
+def run_apps(arguments: list[str]) -> int:
+    """benchmarks/apps.py with *arguments*, if gomask runs from a source checkout."""
+    parents = Path(gomask.__file__).resolve().parents
+    script = parents[2] / "benchmarks" / "apps.py" if len(parents) > 2 else None
+    if script is None or not script.is_file():
+        print(
+            "--apps runs benchmarks/apps.py of a source checkout of gomask; the benchmark "
+            "is not in the wheel",
+            file=sys.stderr,
+        )
+        return 2
+    sys.stdout.flush()
+    return subprocess.call([sys.executable, str(script), *arguments])
+
+
+# --- timing and printing ---------------------------------------------------------------------
 
 
 def time_call(fn: Callable[[], object], seconds: float, repeats: int = 5) -> float:
@@ -183,7 +166,7 @@ class Timed:
         return self._timer.timeit(self._number) / self._number
 
 
-def best_of(timed: dict[str, Timed], budget: float, rounds: int) -> dict[str, float]:
+def best_of(timed: Mapping[str, Timed], budget: float, rounds: int) -> dict[str, float]:
     """The fastest batch of each of *timed*, measured in turn, *rounds* times."""
     best = dict.fromkeys(timed, float("inf"))
     for _ in range(rounds):
@@ -192,15 +175,34 @@ def best_of(timed: dict[str, Timed], budget: float, rounds: int) -> dict[str, fl
     return best
 
 
-def _progress(message: str) -> None:
+def progress(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
 
 
-# --- the machine ---------------------------------------------------------------------------
+def size_name(n: int) -> str:
+    """125 -> "125 B", 65536 -> "64 KiB", 1536 -> "1.5 KiB"."""
+    for unit, scale in (("MiB", MiB), ("KiB", KiB)):
+        if n >= scale:
+            return f"{n / scale:.4g} {unit}"
+    return f"{n} B"
+
+
+def duration(seconds: float) -> str:
+    """0.0000123 -> "12.3 µs"."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+# --- the machine -----------------------------------------------------------------------------
+
+_LIBRARIES = ("websockets", "aiohttp", "wsproto", "tornado", "autobahn")
 
 
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
+    parallel = gomask_mask.get_parallelism()
     info: dict[str, Any] = {
         "gomask": gomask.__version__,
         "cpu": _cpu_model(),
@@ -214,20 +216,15 @@ def machine() -> dict[str, Any]:
         info["load_average"] = [round(x, 2) for x in os.getloadavg()]
     with contextlib.suppress(ImportError):
         build = _native.library().build_info()
-        info["go"] = build.get("go_version")
-        info["mask_kernel"] = build.get("mask_kernel")
+        info["go"], info["mask_kernel"] = build.get("go_version"), build.get("mask_kernel")
     info["gil_release_threshold"] = gomask_mask.GIL_RELEASE_THRESHOLD
-    parallel = gomask_mask.get_parallelism()
     info["parallel_threshold"], info["parallel_workers"] = parallel.threshold, parallel.workers
     info["libraries"] = {name: _version(name) for name in _LIBRARIES}
     return info
 
 
 def _cpu_model() -> str:
-    with (
-        contextlib.suppress(OSError),
-        open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f,
-    ):
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", errors="replace") as f:
         for line in f:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
@@ -235,34 +232,34 @@ def _cpu_model() -> str:
 
 
 def _version(distribution: str) -> str | None:
-    from importlib import metadata
-
-    try:
+    with contextlib.suppress(metadata.PackageNotFoundError):
         return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
+    return None
 
 
-def _print_machine(m: dict[str, Any]) -> None:
+def print_machine(m: dict[str, Any]) -> None:
     threading_note = ", GIL disabled" if m["free_threaded"] else ""
     go = f"Go {m['go']} ({m['mask_kernel']} kernel)" if m.get("go") else "no Go library"
-    load = m.get("load_average")
+    load = f"; load average {m['load_average'][0]:.2f}" if m.get("load_average") else ""
     print(
         f"gomask {m['gomask']} on {m['python']}{threading_note}, {m['platform']}, "
-        f"{m['cpus']} CPUs ({m['cpu']}), {go}, implementation {m['gomask_implementation']}"
-        + (f"; load average {load[0]:.2f}" if load else "")
+        f"{m['cpus']} CPUs ({m['cpu']}), {go}, implementation {m['gomask_implementation']}{load}"
     )
 
 
-# --- the demo's table ---------------------------------------------------------------------
+# --- the demo's table, and the summary -------------------------------------------------------
+
+PERSON_DOCUMENT = (
+    '{"name": "John", "age": 30, "cars": ["Ford", "BMW", "Fiat"], '
+    '"friends": [{"name": "Peter", "age": 30}, {"name": "Anna", "age": 30}]}'
+)
 
 
 @contextlib.contextmanager
 def stdout_silenced() -> Iterator[None]:
     """Send file descriptor 1 (Go's stdout) and sys.stdout to the null device."""
     sys.stdout.flush()
-    saved_fd = os.dup(1)
-    saved_stdout = sys.stdout
+    saved_fd, saved_stdout = os.dup(1), sys.stdout
     with open(os.devnull, "w") as null:
         os.dup2(null.fileno(), 1)
         sys.stdout = null
@@ -274,18 +271,10 @@ def stdout_silenced() -> Iterator[None]:
             os.close(saved_fd)
 
 
-def native_hello_world() -> None:
-    print("Hello, world! (from Go)")
-
-
 def native_parse_person(doc: str) -> examples.Person:
     obj = json.loads(doc)
-    return examples.Person(
-        name=obj["name"],
-        age=obj["age"],
-        cars=tuple(obj.get("cars") or ()),
-        friends=tuple(examples.Friend(f["name"], f["age"]) for f in obj.get("friends") or ()),
-    )
+    friends = tuple(examples.Friend(f["name"], f["age"]) for f in obj.get("friends") or ())
+    return examples.Person(obj["name"], obj["age"], tuple(obj.get("cars") or ()), friends)
 
 
 def native_mask(data: bytes, key: bytes) -> bytes:
@@ -296,45 +285,33 @@ def native_mask(data: bytes, key: bytes) -> bytes:
 
 def seed_table(seconds: float) -> list[dict[str, object]]:
     key = bytes.fromhex("37fa213d")
-    data_64k = os.urandom(64 * 1024)
-    data_256k = os.urandom(256 * 1024)
+    data_64k, data_256k = os.urandom(64 * KiB), os.urandom(256 * KiB)
     rows: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
-        ("Hello world print", examples.hello_world, native_hello_world),
-        (
-            "JSON",
-            lambda: examples.parse_person(PERSON_DOCUMENT),
-            lambda: native_parse_person(PERSON_DOCUMENT),
-        ),
-        (
-            "Websocket mask 64kB",
-            lambda: gomask_mask.mask(data_64k, key),
-            lambda: native_mask(data_64k, key),
-        ),
-        (
-            "Websocket masking (256kB)",
-            lambda: gomask_mask.mask(data_256k, key),
-            lambda: native_mask(data_256k, key),
-        ),
-    ]
+        ("Hello world print", examples.hello_world, lambda: print("Hello, world! (from Go)")),
+        ("JSON", lambda: examples.parse_person(PERSON_DOCUMENT),
+         lambda: native_parse_person(PERSON_DOCUMENT)),
+        ("Websocket mask 64kB", lambda: gomask_mask.mask(data_64k, key),
+         lambda: native_mask(data_64k, key)),
+        ("Websocket masking (256kB)", lambda: gomask_mask.mask(data_256k, key),
+         lambda: native_mask(data_256k, key)),
+    ]  # fmt: skip
     results = []
     for name, dynamic, native in rows:
         with stdout_silenced():
-            go_s = time_call(dynamic, seconds)
-            py_s = time_call(native, seconds)
+            go_s, py_s = time_call(dynamic, seconds), time_call(native, seconds)
         results.append({"name": name, "dynamic_s": go_s, "native_s": py_s})
-        _progress(f"measured {name}")
+        progress(f"measured {name}")
     return results
 
 
 def _print_seed_table(results: list[dict[str, Any]]) -> None:
-    print()
-    print("The demo's benchmark: Dynamic is the call into Go, Native the same work in Python.")
+    print("\nThe demo's benchmark: Dynamic is the call into Go, Native the same work in Python.")
     print(f"{'':<26} {'Dynamic':>12} {'Native':>12}  speed-up")
     for row in results:
         go_s, py_s = float(row["dynamic_s"]), float(row["native_s"])
         ratio = py_s / go_s
         faster = f"Go x{ratio:,.0f} faster" if ratio >= 1 else f"Python x{1 / ratio:.1f} faster"
-        print(f"{row['name']:<26} {_duration(go_s):>12} {_duration(py_s):>12}  {faster}")
+        print(f"{row['name']:<26} {duration(go_s):>12} {duration(py_s):>12}  {faster}")
     print(
         "A call into Go costs a fixed fraction of a microsecond, so Python wins the tiny calls "
         "(printing,\na small JSON document); on bulk data (masking kilobytes) the Go loop wins "
@@ -345,13 +322,8 @@ def _print_seed_table(results: list[dict[str, Any]]) -> None:
 
 def summary(budget: float) -> dict[str, Any]:
     """gomask's mask() against each installed library's masker, at a few sizes."""
-    rows: dict[str, dict[str, float]] = {}
-    for size in SUMMARY_SIZES:
-        data = os.urandom(size)
-        key = os.urandom(4)
-        timed = {im.name: im.make(data, key) for im in implementations() if size <= im.max_size}
-        rows[str(size)] = best_of(timed, budget, 3)
-    return {"seconds": rows, "implementations": _implementation_table()}
+    seconds = time_sizes(implementations(), SUMMARY_SIZES, budget)
+    return {"seconds": seconds, "implementations": _implementation_table()}
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -364,7 +336,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for peer in peers:
         ours = table[peer]["versus"]
         cells = [
-            f"{_ratio(row[ours] / row[peer])} at {_size_name(int(size))}"
+            f"{row[ours] / row[peer]:.2f} at {size_name(int(size))}"
             for size, row in summary["seconds"].items()
             if peer in row
         ]
@@ -372,23 +344,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print("  (python -m gomask bench --peers: every size, and where gomask starts to win)")
 
 
-def _duration(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def _ratio(r: float) -> str:
-    return f"{r:.2f}"
-
-
-# --- calls after pauses ------------------------------------------------------------------
-
-#: The pauses of "calls after pauses", in seconds.
-GAPS = (0.0, 100e-6, 300e-6, 1e-3, 3e-3, 10e-3)
-#: The payload of "calls after pauses".
-GAP_SIZE = 4 * KiB
+# --- calls after pauses ----------------------------------------------------------------------
 
 
 def call_gaps(seconds: float, rounds: int = 3, size: int = GAP_SIZE) -> dict[str, Any]:
@@ -404,7 +360,7 @@ def call_gaps(seconds: float, rounds: int = 3, size: int = GAP_SIZE) -> dict[str
     set_yields = lib.debug_gil.get("set_yields") if lib is not None else None
     settings: dict[str, Callable[[bytes, bytes], object]] = {"gomask": gomask_mask.mask}
     if set_yields is not None:
-        settings = {"gomask": gomask_mask.mask, "gomask, no yields": gomask_mask.mask}
+        settings["gomask, no yields"] = gomask_mask.mask
     with contextlib.suppress(ImportError):
         settings["websockets (C)"] = importlib.import_module("websockets.speedups").apply_mask
     rows = []
@@ -418,19 +374,14 @@ def call_gaps(seconds: float, rounds: int = 3, size: int = GAP_SIZE) -> dict[str
                         set_yields(int(name != "gomask, no yields"))
                     _spaced_calls(settings[name], data, key, gap, 20)  # warm up
                     samples[name].append(_spaced_calls(settings[name], data, key, gap, calls))
-            rows.append(
-                {
-                    "gap": gap,
-                    **{
-                        name: {
-                            "latency": statistics.median(s[0] for s in values),
-                            "other_cpu": statistics.median(s[1] for s in values),
-                        }
-                        for name, values in samples.items()
-                    },
+            row: dict[str, Any] = {"gap": gap}
+            for name, values in samples.items():
+                row[name] = {
+                    "latency": statistics.median(s[0] for s in values),
+                    "other_cpu": statistics.median(s[1] for s in values),
                 }
-            )
-            _progress(f"calls after pauses of {_duration(gap) if gap else '0 s'}")
+            rows.append(row)
+            progress(f"calls after pauses of {duration(gap) if gap else '0 s'}")
     finally:
         if set_yields is not None:
             set_yields(1)
@@ -461,105 +412,88 @@ def _spaced_calls(
 
 
 def _print_gaps(report: dict[str, Any]) -> None:
-    names = report["settings"]
-    print()
+    names, rows = report["settings"], report["rows"]
     print(
-        f"Calls after pauses: one call on {_size_name(report['size'])} after sleeping; median "
-        "time of the call, and CPU time\nof the process's other threads (the Go runtime's) per "
-        "call. 'no yields': without the fix of docs/runtime-tax.md."
+        f"\nCalls after pauses: mask() of {size_name(report['size'])} after each pause. call: "
+        "the median time of a call; x: that\ntime ÷ back to back; other CPU: CPU time of the "
+        "process's other threads (the Go runtime's) per\ncall. 'no yields': without the fix "
+        "of docs/runtime-tax.md."
     )
-    print(f"{'pause':>8} " + "".join(f"{n:>28}" for n in names))
-    base = report["rows"][0]
-    for row in report["rows"]:
-        cells = []
-        for n in names:
-            lat, cpu = row[n]["latency"], row[n]["other_cpu"]
-            times = lat / base[n]["latency"]
-            cells.append(f"{f'{lat * 1e6:.2f} µs ({times:.1f}x), {cpu * 1e6:.2f} µs CPU':>28}")
-        gap = _duration(row["gap"]) if row["gap"] else "none"
-        print(f"{gap:>8} " + "".join(cells))
-    print(
-        f"CPU time of the process in the second after the last call: "
-        f"{report['idle_cpu_per_second'] * 1e3:.2f} ms"
-    )
+    print((" " * 8 + "".join(f" | {name:^28}" for name in names)).rstrip())
+    print(f"{'pause':>8}" + f" | {'call':>9} {'x':>6} {'other CPU':>11}" * len(names))
+    for row in rows:
+        line = f"{duration(row['gap']) if row['gap'] else 'none':>8}"
+        for name in names:
+            latency, cpu = row[name]["latency"], row[name]["other_cpu"]
+            times = latency / rows[0][name]["latency"]
+            line += f" | {duration(latency):>9} {times:>6.1f} {duration(max(cpu, 0)):>11}"
+        print(line)
+    idle = duration(report["idle_cpu_per_second"])
+    print(f"CPU time of the process in the second after the last call: {idle}")
 
 
-# --- the libraries' maskers -----------------------------------------------------------------
-
-_LIBRARIES = ("websockets", "aiohttp", "wsproto", "tornado", "autobahn")
+# --- the libraries' maskers ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Implementation:
-    """One masking function under test."""
+    """One masking function under test: *kind* "copy" returns the masked data,
+    "inplace" masks a bytearray; *make* builds its timed call for a payload and
+    a key; *versus* is the gomask function it is compared with (None: it is
+    gomask's); it is timed up to *max_size* bytes."""
 
     name: str
-    #: "copy": returns the masked data; "inplace": masks a bytearray in place.
     kind: str
-    #: Builds the timed call for a payload of random bytes and a key.
     make: Callable[[bytes, bytes], Timed]
-    #: The gomask function it is compared with (None: it is gomask's).
     versus: str | None = None
-    #: Largest size worth timing.
     max_size: int = 1 << 62
 
 
+#: (label, module, attribute, the library's compiled masker, kind, how it is called)
+_LIBRARY_MASKERS: list[tuple[str, str, str, str, str, Callable[..., Timed]]] = [
+    ("websockets", "websockets.frames", "apply_mask", "websockets.speedups:apply_mask", "copy",
+     lambda f, d, k: Timed(f, d, k)),
+    ("aiohttp", "aiohttp._websocket.helpers", "websocket_mask",
+     "aiohttp._websocket.mask:_websocket_mask_cython", "inplace",
+     lambda f, d, k: Timed(f, k, bytearray(d))),
+    ("tornado", "tornado.util", "_websocket_mask", "tornado.speedups:websocket_mask", "copy",
+     lambda f, d, k: Timed(f, k, d)),
+]  # fmt: skip
+
+
 def _lang(fn: object, compiled: str) -> str:
-    """Whether *fn* is the library's compiled masker (*compiled* is
-    ``module:attribute``): "C", or "Python"."""
+    """Whether *fn* is the library's compiled masker (``module:attribute``): "C", or "Python"."""
     module, attribute = compiled.split(":")
     try:
-        native = getattr(importlib.import_module(module), attribute, None)
+        return "C" if fn is getattr(importlib.import_module(module), attribute, None) else "Python"
     except ImportError:
         return "Python"
-    return "C" if fn is native else "Python"
 
 
 def implementations() -> list[Implementation]:
-    """gomask's calls, gomask's own pure-Python path, and the maskers the
-    installed libraries use on this interpreter."""
+    """gomask's calls, gomask's own pure-Python path (PyPy), and the maskers
+    the installed libraries use on this interpreter."""
+    mask, mask_inplace = gomask_mask.mask, gomask_mask.mask_inplace
     impls = [
-        Implementation("gomask mask", "copy", lambda d, k: Timed(gomask_mask.mask, d, k)),
+        Implementation("gomask mask", "copy", lambda d, k: Timed(mask, d, k)),
         Implementation(
-            "gomask mask_inplace",
-            "inplace",
-            lambda d, k: Timed(gomask_mask.mask_inplace, bytearray(d), k),
+            "gomask mask_inplace", "inplace", lambda d, k: Timed(mask_inplace, bytearray(d), k)
         ),
     ]
     if gomask_mask.implementation() == "go" and not _fallback.XOR_AS_INTEGERS:
         # PyPy: what gomask runs where a call into Go does not pay.
+        pure = partial(Timed, _fallback.mask)
         impls.append(
-            Implementation(
-                "gomask pure Python",
-                "copy",
-                lambda d, k: Timed(_fallback.mask, d, k),
-                versus="gomask mask",
-                max_size=PURE_PYTHON_MAX,
-            )
+            Implementation("gomask pure Python", "copy", pure, "gomask mask", PURE_PYTHON_MAX)
         )
-    # (label, module, attribute, the library's compiled masker, kind, how it is called)
-    library_maskers: list[tuple[str, str, str, str, str, Callable[..., Timed]]] = [
-        ("websockets", "websockets.frames", "apply_mask", "websockets.speedups:apply_mask",
-         "copy", lambda f, d, k: Timed(f, d, k)),
-        ("aiohttp", "aiohttp._websocket.helpers", "websocket_mask",
-         "aiohttp._websocket.mask:_websocket_mask_cython", "inplace",
-         lambda f, d, k: Timed(f, k, bytearray(d))),
-        ("tornado", "tornado.util", "_websocket_mask", "tornado.speedups:websocket_mask", "copy",
-         lambda f, d, k: Timed(f, k, d)),
-    ]  # fmt: skip
-    for label, module, attribute, compiled, kind, timed in library_maskers:
+    for label, module, attribute, compiled, kind, timed in _LIBRARY_MASKERS:
         with contextlib.suppress(ImportError):
             fn = getattr(importlib.import_module(module), attribute)
             lang = _lang(fn, compiled)
-            impls.append(
-                Implementation(
-                    f"{label} ({lang}{', in place' if kind == 'inplace' else ''})",
-                    kind,
-                    partial(_library_timed, timed, fn),
-                    versus="gomask mask_inplace" if kind == "inplace" else "gomask mask",
-                    max_size=1 << 62 if lang == "C" else PURE_PYTHON_MAX,
-                )
-            )
+            name = f"{label} ({lang}{', in place' if kind == 'inplace' else ''})"
+            versus = "gomask mask_inplace" if kind == "inplace" else "gomask mask"
+            max_size = 1 << 62 if lang == "C" else PURE_PYTHON_MAX
+            impls.append(Implementation(name, kind, partial(timed, fn), versus, max_size))
     with contextlib.suppress(ImportError):
         masker = importlib.import_module("wsproto.frame_protocol").XorMaskerSimple
 
@@ -567,50 +501,49 @@ def implementations() -> list[Implementation]:
             result: bytearray = masker(key).process(data)
             return result
 
+        wsproto = partial(Timed, wsproto_mask)
         impls.append(
-            Implementation(
-                "wsproto (Python)",
-                "copy",
-                lambda d, k: Timed(wsproto_mask, d, k),
-                versus="gomask mask",
-                max_size=PURE_PYTHON_MAX,
-            )
+            Implementation("wsproto (Python)", "copy", wsproto, "gomask mask", PURE_PYTHON_MAX)
         )
     return impls
-
-
-def _library_timed(
-    timed: Callable[..., Timed], fn: Callable[..., object], data: bytes, key: bytes
-) -> Timed:
-    return timed(fn, data, key)
 
 
 def _implementation_table() -> dict[str, dict[str, Any]]:
     return {im.name: {"kind": im.kind, "versus": im.versus} for im in implementations()}
 
 
+# --- --peers ---------------------------------------------------------------------------------
+
+
 def peer_comparison(budget: float) -> dict[str, Any]:
-    """Every implementation at every size, crossovers, call overhead, batch."""
-    impls = implementations()
-    key = os.urandom(4)
-    sizes: dict[str, dict[str, float]] = {}
-    started = time.perf_counter()
-    for i, size in enumerate(PEER_SIZES):
+    """Every implementation at every size, crossovers, call overhead, batch, cut-offs."""
+    impls, key = implementations(), os.urandom(4)
+    sizes = time_sizes(impls, PEER_SIZES, budget)
+    result: dict[str, Any] = {"implementations": _implementation_table(), "seconds": sizes}
+    result["crossover"] = crossovers(impls, sizes, key, budget)
+    progress("crossovers found")
+    result["overhead"] = call_overhead(budget)
+    progress("call overhead timed")
+    result["batch"] = batch_comparison(budget)
+    progress("batch timed")
+    result["cutoffs"] = cutoffs(budget)
+    progress("cut-offs timed")
+    return result
+
+
+def time_sizes(
+    impls: list[Implementation], sizes: tuple[int, ...], budget: float
+) -> dict[str, dict[str, float]]:
+    """Seconds per call of each of *impls* at each of *sizes*, checked first, in turn."""
+    key, rows, started = os.urandom(4), {}, time.perf_counter()
+    for i, size in enumerate(sizes):
         data = os.urandom(size)
         _check_results(impls, data, key)
         timed = {im.name: im.make(data, key) for im in impls if size <= im.max_size}
-        rounds = 5 if size <= 64 * KiB else 3
-        sizes[str(size)] = best_of(timed, budget, rounds)
+        rows[str(size)] = best_of(timed, budget, 5 if size <= 64 * KiB else 3)
         elapsed = time.perf_counter() - started
-        _progress(f"[{i + 1}/{len(PEER_SIZES)}] {_size_name(size)} timed ({elapsed:.0f} s)")
-    result: dict[str, Any] = {"implementations": _implementation_table(), "seconds": sizes}
-    result["crossover"] = crossovers(impls, sizes, key, budget)
-    _progress("crossovers found")
-    result["overhead"] = call_overhead(budget)
-    _progress("call overhead timed")
-    result["batch"] = batch_comparison(budget)
-    _progress("batch timed")
-    return result
+        progress(f"[{i + 1}/{len(sizes)}] {size_name(size)} timed ({elapsed:.0f} s)")
+    return rows
 
 
 def _check_results(impls: list[Implementation], data: bytes, key: bytes) -> None:
@@ -630,10 +563,7 @@ def _check_results(impls: list[Implementation], data: bytes, key: bytes) -> None
 
 
 def crossovers(
-    impls: list[Implementation],
-    seconds: dict[str, dict[str, float]],
-    key: bytes,
-    budget: float,
+    impls: list[Implementation], seconds: dict[str, dict[str, float]], key: bytes, budget: float
 ) -> dict[str, int | None]:
     """For each library, the smallest size from which gomask is faster.
 
@@ -653,11 +583,8 @@ def crossovers(
         first = len(grid)
         while first > 0 and faster_on_grid[first - 1]:
             first -= 1
-        if first == len(grid):
-            found[peer.name] = None
-            continue
-        if first == 0:
-            found[peer.name] = grid[0]
+        if first in (0, len(grid)):
+            found[peer.name] = grid[0] if first == 0 else None
             continue
 
         def faster(size: int, peer: Implementation = peer, ours: Implementation = ours) -> bool:
@@ -668,10 +595,7 @@ def crossovers(
         low, high = grid[first - 1], grid[first]
         while high > low * 1.1 and high - low > 1:
             mid = int((low * high) ** 0.5)
-            if faster(mid):
-                high = mid
-            else:
-                low = mid
+            low, high = (low, mid) if faster(mid) else (mid, high)
         found[peer.name] = high
     return found
 
@@ -723,402 +647,154 @@ def batch_comparison(budget: float, count: int = 1000, size: int = 125) -> dict[
     payloads = [os.urandom(size) for _ in range(count)]
     key_bytes = os.urandom(4 * count)
     keys = [key_bytes[4 * i : 4 * i + 4] for i in range(count)]
-    mask = gomask_mask.mask
-    if gomask_mask.mask_batch(payloads, key_bytes) != [
-        mask(p, k) for p, k in zip(payloads, keys, strict=True)
-    ]:
+
+    def loop(mask: Callable[[bytes, bytes], bytes]) -> Callable[..., list[bytes]]:
+        return lambda payloads, keys: [mask(p, k) for p, k in zip(payloads, keys, strict=True)]
+
+    if gomask_mask.mask_batch(payloads, key_bytes) != loop(gomask_mask.mask)(payloads, keys):
         raise AssertionError("mask_batch disagrees with mask")
-
-    def gomask_loop(payloads: list[bytes], keys: list[bytes]) -> list[bytes]:
-        return [mask(p, k) for p, k in zip(payloads, keys, strict=True)]
-
     timed = {
         "gomask mask_batch": Timed(gomask_mask.mask_batch, payloads, key_bytes),
         "gomask mask_batch, a list of keys": Timed(gomask_mask.mask_batch, payloads, keys),
-        "a loop of gomask mask": Timed(gomask_loop, payloads, keys),
+        "a loop of gomask mask": Timed(loop(gomask_mask.mask), payloads, keys),
     }
     with contextlib.suppress(ImportError):
         apply_mask = importlib.import_module("websockets.frames").apply_mask
-
-        def websockets_loop(payloads: list[bytes], keys: list[bytes]) -> list[bytes]:
-            return [apply_mask(p, k) for p, k in zip(payloads, keys, strict=True)]
-
-        timed["a loop of websockets apply_mask"] = Timed(websockets_loop, payloads, keys)
+        timed["a loop of websockets apply_mask"] = Timed(loop(apply_mask), payloads, keys)
     return {"count": count, "size": size, "seconds": best_of(timed, budget, 5)}
 
 
-# --- threads and goroutines -------------------------------------------------------------------
-
-#: The settings compared by --threads: the library's defaults, and no split.
-_SETTINGS = {"default": None, "1 goroutine": 1}
-
-
-@contextlib.contextmanager
-def _workers(workers: int | None) -> Iterator[None]:
-    saved = gomask_mask.get_parallelism()
-    try:
-        if workers is not None:
-            gomask_mask.set_parallelism(workers=workers)
-        yield
-    finally:
-        gomask_mask.set_parallelism(*saved)
+def cutoff_cases() -> list[tuple[str, str, tuple[int, int], tuple[str, str]]]:
+    """The size cut-offs of gomask.mask that apply here: (attribute, the
+    function timed, a size below it and one above, the routes below and from it)."""
+    if gomask_mask._GO_CPYTHON:
+        return [
+            ("_ZEROED_MAX", "mask", (KiB, MiB), ("zero-filled", "uninitialised")),
+            ("GIL_RELEASE_THRESHOLD", "mask_inplace", (4 * KiB, MiB),
+             ("keeps the GIL", "releases the GIL")),
+        ]  # fmt: skip
+    if gomask_mask._GO_PYPY:
+        return [("PYPY_GO_MIN_SIZE", "mask", (KiB, 64 * KiB), ("Python (JIT)", "Go"))]
+    return []
 
 
-def _masker(kind: str, size: int) -> Callable[[], object]:
-    """One call of *kind* ("in place" or "copy") on a buffer of *size* bytes."""
-    key = os.urandom(4)
-    if kind == "in place":
-        buf = bytearray(os.urandom(size))
-        return lambda: gomask_mask.mask_inplace(buf, key)
-    data = os.urandom(size)
-    return lambda: gomask_mask.mask(data, key)
+class _Forced(Timed):
+    """A Timed call with the cut-off *attribute* of gomask.mask set to *value* while it runs."""
+
+    def __init__(
+        self, attribute: str, value: int, fn: Callable[..., object], *args: object
+    ) -> None:
+        super().__init__(fn, *args)
+        self.attribute, self.value = attribute, value
+
+    def batch(self, budget: float) -> float:
+        saved = getattr(gomask_mask, self.attribute)
+        setattr(gomask_mask, self.attribute, self.value)
+        try:
+            return super().batch(budget)
+        finally:
+            setattr(gomask_mask, self.attribute, saved)
 
 
-def _paired(measure: Callable[[int | None], float], rounds: int) -> dict[str, float]:
-    """Medians of *measure* for each setting of _SETTINGS, alternating."""
-    samples: dict[str, list[float]] = {name: [] for name in _SETTINGS}
-    for _ in range(rounds):
-        for name, workers in _SETTINGS.items():
-            with _workers(workers):
-                samples[name].append(measure(workers))
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    medians["ratio"] = medians["default"] / medians["1 goroutine"]
-    return medians
+def cutoffs(budget: float) -> list[dict[str, Any]]:
+    """Each cut-off forced both ways (a huge value: every size takes the route
+    below it; 0: the route from it) at a size below it and one above: the
+    route it picks at each, and what that saves against the other route."""
+    results = []
+    for attribute, function, sizes, (below, above) in cutoff_cases():
+        value: int = getattr(gomask_mask, attribute)
+        fn, rows = getattr(gomask_mask, function), []
+        for size in sizes:
+            data, key = os.urandom(size), os.urandom(4)
+            arg = bytearray(data) if function == "mask_inplace" else data
+            forced = {below: 1 << 62, above: 0}
+            timed = {route: _Forced(attribute, v, fn, arg, key) for route, v in forced.items()}
+            seconds = best_of(timed, budget, 5 if size <= 64 * KiB else 3)
+            picks, other = (below, above) if size < value else (above, below)
+            saves = 1 - seconds[picks] / seconds[other]
+            row = dict(size=size, picks=picks, other=other, seconds=seconds, saves=saves)
+            rows.append(row | {"pays": saves >= PAYS})
+        results.append({"cutoff": attribute, "value": value, "function": function, "rows": rows})
+    return results
 
 
-def _back_to_back(kind: str, size: int, budget: float) -> Callable[[int | None], float]:
-    call = _masker(kind, size)
-
-    def measure(workers: int | None) -> float:
-        call()
-        return time_call(call, budget, repeats=3)
-
-    return measure
-
-
-def _spaced(kind: str, size: int, gaps: list[float]) -> Callable[[int | None], float]:
-    """Mean time of one call, each after the given idle gap (not timed)."""
-    call = _masker(kind, size)
-
-    def measure(workers: int | None) -> float:
-        total = 0.0
-        for gap in gaps:
-            if gap:
-                time.sleep(gap)
-            start = time.perf_counter()
-            call()
-            total += time.perf_counter() - start
-        return total / len(gaps)
-
-    return measure
-
-
-#: The gaps of "irregular": back to back and apart, as frames reach a server.
-IRREGULAR_GAPS = (0.0, 0.0, 20e-6, 200e-6, 1e-3, 3e-3)
-
-
-def _concurrent(threads: int, size: int, calls: int) -> Callable[[int | None], float]:
-    """Wall time of *threads* threads each masking its own buffer *calls*
-    times at once, divided by the time of the same calls made serially."""
-    key = os.urandom(4)
-    buffers = [bytearray(os.urandom(size)) for _ in range(threads)]
-
-    def serial() -> float:
-        start = time.perf_counter()
-        for _ in range(calls):
-            for buf in buffers:
-                gomask_mask.mask_inplace(buf, key)
-        return time.perf_counter() - start
-
-    def at_once() -> float:
-        barrier = threading.Barrier(threads + 1)
-
-        def work(buf: bytearray) -> None:
-            barrier.wait()
-            for _ in range(calls):
-                gomask_mask.mask_inplace(buf, key)
-
-        workers = [threading.Thread(target=work, args=(buf,)) for buf in buffers]
-        for w in workers:
-            w.start()
-        barrier.wait()
-        start = time.perf_counter()
-        for w in workers:
-            w.join()
-        return time.perf_counter() - start
-
-    def measure(workers: int | None) -> float:
-        return at_once() / serial()
-
-    return measure
-
-
-def small_call_scaling(seconds: float, rounds: int = 5, size: int = 125) -> dict[str, Any]:
-    """Calls per second of mask() on *size* bytes from 1 and 2 threads, each
-    with its own payload and key (median over rounds, alternating)."""
-
-    def rate(threads: int) -> float:
-        counts = [0] * threads
-        barrier = threading.Barrier(threads + 1)
-        stop = threading.Event()
-
-        def work(i: int) -> None:
-            data, key, mask, c = os.urandom(size), os.urandom(4), gomask_mask.mask, 0
-            barrier.wait()
-            while not stop.is_set():
-                for _ in range(200):
-                    mask(data, key)
-                c += 200
-            counts[i] = c
-
-        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-        for w in workers:
-            w.start()
-        barrier.wait()
-        start = time.perf_counter()
-        time.sleep(seconds)
-        stop.set()
-        for w in workers:
-            w.join()
-        return sum(counts) / (time.perf_counter() - start)
-
-    samples: dict[int, list[float]] = {1: [], 2: []}
-    for _ in range(rounds):
-        for threads in samples:
-            samples[threads].append(rate(threads))
-    one, two = statistics.median(samples[1]), statistics.median(samples[2])
-    return {"size": size, "calls_per_second": {"1": one, "2": two}, "scaling": two / one}
-
-
-def thread_report(budget: float) -> dict[str, Any]:
-    """What --threads measures; every row compares the default settings with
-    splitting off (workers=1), alternating, medians."""
-    rounds = 7
-    rows: list[dict[str, Any]] = []
-
-    def add(case: str, kind: str, size: int, measure: Callable[[int | None], float]) -> None:
-        rows.append({"case": case, "kind": kind, "size": size, **_paired(measure, rounds)})
-        _progress(f"threads: {case}, {kind}, {_size_name(size)}")
-
-    rng = random.Random(1)
-    irregular = [rng.choice(IRREGULAR_GAPS) for _ in range(24)]
-    for kind in ("in place", "copy"):
-        for size in (MiB, 4 * MiB, 16 * MiB, 32 * MiB):
-            add("back to back", kind, size, _back_to_back(kind, size, budget))
-    for kind in ("in place", "copy"):
-        for size in (MiB, 4 * MiB, 16 * MiB):
-            add("irregular gaps", kind, size, _spaced(kind, size, irregular))
-            add("cold", kind, size, _spaced(kind, size, [5e-3] * 8))
-    for threads in (2, 4):
-        for size in (4 * MiB, 16 * MiB):
-            # About 30 ms of work per thread at 15 GB/s.
-            calls = max(3, round(0.03 / (size / 15e9)))
-            case = f"{threads} threads at once ÷ serial"
-            add(case, "in place", size, _concurrent(threads, size, calls))
-    scaling = small_call_scaling(seconds=max(0.1, budget * 5))
-    _progress("threads: small calls")
-    return {"rows": rows, "small_calls": scaling, "settings": list(_SETTINGS)}
-
-
-# --- printing ------------------------------------------------------------------------------
-
-
-def _size_name(n: int) -> str:
-    if n >= MiB and n % MiB == 0:
-        return f"{n // MiB} MiB"
-    if n >= KiB and n % KiB == 0:
-        return f"{n // KiB} KiB"
-    return f"{n} B"
+def _print_table(title: str, columns: list[str], rows: dict[str, Any], cell: Any) -> None:
+    """One line per size of *rows*, with ``cell(size, row, column)`` per column."""
+    width = max(16, *(len(c) for c in columns)) + 1
+    print(f"\n{title}\n{'size':>8} " + "".join(f"{c:>{width}}" for c in columns))
+    for size, row in rows.items():
+        cells = [cell(int(size), row, c) if c in row else "-" for c in columns]
+        print(f"{size_name(int(size)):>8} " + "".join(f"{c:>{width}}" for c in cells))
 
 
 def _print_peers(peers: dict[str, Any]) -> None:
-    names = list(peers["implementations"])
-    seconds = peers["seconds"]
-    width = max(16, *(len(n) for n in names)) + 1
-    print()
-    print("Masking: µs per call (GB/s)")
-    print(f"{'size':>8} " + "".join(f"{n:>{width}}" for n in names))
-    for size, row in seconds.items():
-        cells = []
-        for n in names:
-            if n in row:
-                s = row[n]
-                cells.append(f"{f'{s * 1e6:.3f} ({int(size) / s / 1e9:.2f})':>{width}}")
-            else:
-                cells.append(f"{'-':>{width}}")
-        print(f"{_size_name(int(size)):>8} " + "".join(cells))
-    others = [n for n in names if peers["implementations"][n]["versus"]]
+    table, seconds = peers["implementations"], peers["seconds"]
+
+    def speed(size: int, row: dict[str, float], name: str) -> str:
+        return f"{row[name] * 1e6:.3f} ({size / row[name] / 1e9:.2f})"
+
+    def ratio(size: int, row: dict[str, float], name: str) -> str:
+        ours = table[name]["versus"]
+        return f"{row[ours] / row[name]:.2f}" if ours in row else "-"
+
+    _print_table("Masking: µs per call (GB/s)", list(table), seconds, speed)
+    others = [name for name in table if table[name]["versus"]]
     if others:
-        print()
-        print("gomask ÷ each, time per call (below 1: gomask is faster)")
-        print(f"{'size':>8} " + "".join(f"{n:>{width}}" for n in others))
-        for size, row in seconds.items():
-            cells = []
-            for n in others:
-                ours = peers["implementations"][n]["versus"]
-                cell = f"{row[ours] / row[n]:.2f}" if n in row and ours in row else "-"
-                cells.append(f"{cell:>{width}}")
-            print(f"{_size_name(int(size)):>8} " + "".join(cells))
-        print()
-        print("gomask is faster from:")
+        title = "gomask ÷ each, time per call (below 1: gomask is faster)"
+        _print_table(title, others, seconds, ratio)
+        print("\ngomask is faster from:")
         for peer, size in peers["crossover"].items():
-            ours = peers["implementations"][peer]["versus"]
-            top = max(int(s) for s, row in seconds.items() if peer in row)
-            where = (
-                f"not up to {_size_name(top)}"
-                if size is None
-                else f"{size:,} bytes ({_human(size)})"
-            )
-            print(f"  {ours} vs {peer}: {where}")
+            at = f"{size:,} bytes ({size_name(size)})" if size is not None else "not up to "
+            if size is None:
+                at += size_name(max(int(s) for s, row in seconds.items() if peer in row))
+            print(f"  {table[peer]['versus']} vs {peer}: {at}")
     overhead = peers["overhead"]
-    print()
     if "missing" in overhead:
-        print(f"Call overhead: not measured, {overhead['missing']}")
+        print(f"\nCall overhead: not measured, {overhead['missing']}")
     else:
         print(
-            "Call overhead: µs per call of gomask and of the leanest ctypes call of the same job "
-            "(an empty Go function)"
+            "\nCall overhead: µs per call of gomask and of the leanest ctypes call of the same "
+            f"job (an empty Go function)\n{'size':>8} {'mask':>8} {'lean':>8} {'ratio':>6}   "
+            f"{'mask_inplace':>12} {'lean':>8} {'ratio':>6}"
         )
-        print(f"{'size':>8} {'mask':>8} {'lean':>8} {'ratio':>6}   {'mask_inplace':>12} "
-              f"{'lean':>8} {'ratio':>6}")  # fmt: skip
         for size, row in overhead["seconds"].items():
             a, b = row["gomask mask"], row["lean mask"]
             c, d = row["gomask mask_inplace"], row["lean mask_inplace"]
             print(
-                f"{_size_name(int(size)):>8} {a * 1e6:8.3f} {b * 1e6:8.3f} {a / b:6.2f}   "
+                f"{size_name(int(size)):>8} {a * 1e6:8.3f} {b * 1e6:8.3f} {a / b:6.2f}   "
                 f"{c * 1e6:12.3f} {d * 1e6:8.3f} {c / d:6.2f}"
             )
     batch = peers["batch"]
-    print()
-    print(f"Batch: {batch['count']} payloads of {batch['size']} B, each with its own key")
+    print(f"\nBatch: {batch['count']} payloads of {batch['size']} B, each with its own key")
     base = batch["seconds"]["gomask mask_batch"]
     for name, s in batch["seconds"].items():
         print(
-            f"  {name:<34} {s * 1e6:>9.1f} µs  {s / batch['count'] * 1e9:>7.1f} ns per payload"
-            f"  ({s / base:.2f} x mask_batch)"
+            f"  {name:<34} {s * 1e6:>9.1f} µs  {s / batch['count'] * 1e9:>7.1f} ns per "
+            f"payload  ({s / base:.2f} x mask_batch)"
         )
+    _print_cutoffs(peers["cutoffs"])
 
 
-def _human(n: int) -> str:
-    if n >= MiB:
-        return f"{n / MiB:.1f} MiB"
-    if n >= KiB:
-        return f"{n / KiB:.0f} KiB"
-    return f"{n} B"
-
-
-def _print_threads(report: dict[str, Any]) -> None:
-    print()
+def _print_cutoffs(results: list[dict[str, Any]]) -> None:
+    if not results:
+        print("\nCut-offs of gomask.mask: none applies (the pure-Python implementation)")
+        return
     print(
-        "Goroutines and threads: µs per call with the default settings and with one goroutine "
-        "per call\n(set_parallelism(workers=1)); ratio below 1: the default is faster"
+        "\nCut-offs of gomask.mask, each forced both ways at a size below it and one above: the "
+        f"route it picks\nthere against the other one (a cut-off pays if it saves {PAYS:.0%} or "
+        f"more)\n{'size':>10}  {'picks':<16} {'time':>9}  {'other':<16} {'time':>9} {'saves':>8}"
     )
-    print(
-        f"  {'case':<28} {'kind':<9} {'size':>7} {'default':>11} {'1 goroutine':>12} {'ratio':>6}"
-    )
-    for row in report["rows"]:
-        if row["case"].endswith("÷ serial"):
-            continue
-        print(
-            f"  {row['case']:<28} {row['kind']:<9} {_size_name(row['size']):>7} "
-            f"{row['default'] * 1e6:11.1f} {row['1 goroutine'] * 1e6:12.1f} {row['ratio']:6.2f}"
-        )
-    print()
-    print(
-        "Threads masking their own buffers at once: wall time ÷ the same calls made one after\n"
-        "the other by one thread (below 1: the threads use more than one CPU)"
-    )
-    print(f"  {'threads':<28} {'kind':<9} {'size':>7} {'default':>11} {'1 goroutine':>12}")
-    for row in report["rows"]:
-        if not row["case"].endswith("÷ serial"):
-            continue
-        print(
-            f"  {row['case']:<28} {row['kind']:<9} {_size_name(row['size']):>7} "
-            f"{row['default']:11.2f} {row['1 goroutine']:12.2f}"
-        )
-    small = report["small_calls"]
-    rates = small["calls_per_second"]
-    print()
-    print(
-        f"Small calls: mask() of {small['size']} B, {rates['1'] / 1e6:.2f} million calls/s from "
-        f"one thread, {rates['2'] / 1e6:.2f} from two ({small['scaling']:.2f} x)"
-    )
-
-
-# --- plots ---------------------------------------------------------------------------------
-
-
-def _require_matplotlib() -> None:
-    try:
-        importlib.import_module("matplotlib")
-    except ImportError:
-        raise SystemExit(
-            "--plot needs matplotlib: pip install matplotlib (or gomask[bench])"
-        ) from None
-
-
-def plot(report: dict[str, Any], path: str) -> list[Path]:
-    """Throughput against payload size into *path*, and gomask ÷ each
-    library against size, with a line at 1, beside it (``-ratio``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    peers = report["peers"]
-    m = report["machine"]
-    title = (
-        f"{m['cpu']}, {m['cpus']} CPUs, {m['platform']}, {m['python']}, "
-        f"Go {m.get('go')} ({m.get('mask_kernel')} kernel)"
-    )
-    ticks = [int(s) for s in peers["seconds"]]
-    labels = [_size_name(s).replace(" ", "") for s in ticks]
-    out = Path(path)
-    ratio_path = out.with_name(f"{out.stem}-ratio{out.suffix or '.png'}")
-
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
-    for name in peers["implementations"]:
-        points = [
-            (int(size), int(size) / row[name] / 1e9)
-            for size, row in peers["seconds"].items()
-            if name in row
-        ]
-        style = "-" if name.startswith("gomask") else "--"
-        ax.plot(*zip(*points, strict=True), style, marker="o", markersize=3, label=name)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xticks(ticks, labels, rotation=45)
-    ax.set_xlabel("payload size")
-    ax.set_ylabel("throughput (GB/s, higher is better)")
-    ax.set_title(f"WebSocket masking throughput\n{title}", fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
-    for name, im in peers["implementations"].items():
-        if not im["versus"]:
-            continue
-        points = [
-            (int(size), row[im["versus"]] / row[name])
-            for size, row in peers["seconds"].items()
-            if name in row and im["versus"] in row
-        ]
-        ax.plot(
-            *zip(*points, strict=True), marker="o", markersize=3, label=f"{im['versus']} ÷ {name}"
-        )
-    ax.axhline(1.0, color="black", linewidth=1)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xticks(ticks, labels, rotation=45)
-    ax.set_xlabel("payload size")
-    ax.set_ylabel("gomask time ÷ library time (below 1: gomask is faster)")
-    ax.set_title(f"gomask against each library's masker\n{title}", fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(ratio_path)
-    plt.close(fig)
-    return [out, ratio_path]
+    for result in results:
+        print(f"  {result['cutoff']} = {size_name(result['value'])}, {result['function']}():")
+        for row in result["rows"]:
+            mine, other = row["seconds"][row["picks"]], row["seconds"][row["other"]]
+            note = "" if row["pays"] else f"  under {PAYS:.0%}: not shown to pay"
+            print(
+                f"{size_name(row['size']):>10}  {row['picks']:<16} {duration(mine):>9}  "
+                f"{row['other']:<16} {duration(other):>9} {row['saves']:>8.1%}{note}"
+            )
+        if result["cutoff"] == "GIL_RELEASE_THRESHOLD":
+            print(
+                "    (releasing the GIL lets other threads run meanwhile: one thread's timing "
+                "does not show that)"
+            )
