@@ -1,9 +1,9 @@
-"""Plots of a ``python -m gomask bench --peers --json`` report (formerly
+"""Plots of a ``python benchmarks/maskers.py --json`` report (formerly
 ``python -m gomask bench --plot``): throughput against payload size into
 FILE.png, and gomask ÷ each library's masker against size, with a line at 1,
 into FILE-ratio.png. Needs matplotlib (the ``bench`` extra has it).
 
-    python -m gomask bench --peers --json > report.json
+    python benchmarks/maskers.py --json > report.json
     python benchmarks/plot.py report.json throughput.png
 """
 
@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("report", help="the JSON of python -m gomask bench --peers --json")
+    parser.add_argument("report", help="the JSON of python benchmarks/maskers.py --json")
     parser.add_argument("out", metavar="FILE.png", help="the throughput plot (and FILE-ratio.png)")
     args = parser.parse_args(argv)
     try:
@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         parser.exit(2, f"cannot read {args.report}: {exc}\n")
     if not isinstance(report, dict) or "peers" not in report:
-        parser.exit(2, f"{args.report} has no peers: make it with --peers --json\n")
+        parser.exit(2, f"{args.report} has no peers: make it with benchmarks/maskers.py --json\n")
     try:
         importlib.import_module("matplotlib")
     except ImportError:

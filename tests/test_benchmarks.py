@@ -17,7 +17,7 @@ from gomask import integrations
 # The benchmarks of the checkout (gomask itself may be installed).
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from benchmarks import apps, thresholds, timing  # noqa: E402
+from benchmarks import apps, maskers, thresholds, timing  # noqa: E402
 
 
 @pytest.mark.parametrize("side", ["both", "server"])
@@ -132,5 +132,41 @@ def test_plot_refuses_a_report_without_peers(tmp_path: Path) -> None:
     command = [sys.executable, str(REPO / "benchmarks" / "plot.py"), str(report), "out.png"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 2
-    assert "--peers --json" in result.stderr
+    assert "maskers.py --json" in result.stderr
     assert not (tmp_path / "out.png").exists()
+
+
+def test_crossover_on_the_grid() -> None:
+    us = 1e-6
+    ours = maskers.Implementation("ours", "copy", lambda d, k: maskers.Timed(bytes, d))
+    peer = maskers.Implementation("peer", "copy", lambda d, k: maskers.Timed(bytes, d), "ours")
+    never = {str(s): {"ours": 2 * us, "peer": 1 * us} for s in (1, 2, 4)}
+    always = {str(s): {"ours": 1 * us, "peer": 2 * us} for s in (1, 2, 4)}
+    assert maskers.crossovers([ours, peer], never, b"abcd", 0.001) == {"peer": None}
+    assert maskers.crossovers([ours, peer], always, b"abcd", 0.001) == {"peer": 1}
+
+
+MASKERS = REPO / "benchmarks" / "maskers.py"
+
+
+def test_maskers_as_json() -> None:
+    command = [sys.executable, str(MASKERS), "--json", "--budget", "0.002"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    peers = json.loads(result.stdout)["peers"]
+    assert [int(size) for size in peers["seconds"]] == list(maskers.SIZES)
+    for row in peers["seconds"].values():
+        assert row["gomask mask"] > 0
+        assert row["gomask mask_inplace"] > 0
+    compared = {n for n, im in peers["implementations"].items() if im["versus"]}
+    assert set(peers["crossover"]) == compared
+
+
+def test_maskers_summary() -> None:
+    command = [sys.executable, str(MASKERS), "--summary", "--budget", "0.002"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    if importlib.util.find_spec("websockets") is None:
+        assert "No WebSocket library is installed" in result.stdout
+    else:
+        assert re.search(r"^  websockets \((C|Python)\): [\d.]+ at 125 B", result.stdout, re.M)

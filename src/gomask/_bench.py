@@ -1,19 +1,18 @@
-"""``python -m gomask bench``: gomask measured against plain Python and the
-masking functions of the WebSocket libraries.
+"""``python -m gomask bench``: what a call into Go costs, measured here.
 
 With no option: the demo's table (print a line, decode a small JSON document,
 mask 64 kB and 256 kB, each as a call into Go, "Dynamic", and as the same
-work in plain Python, "Native"), one line against the maskers of the
-installed WebSocket libraries, and calls after pauses (what the Go runtime
+work in plain Python, "Native"), and calls after pauses (what the Go runtime
 costs a call that follows idle time, with the library's fix on and off).
 
---peers  masking from 2 B to 16 MiB against the libraries' own maskers, the
-         size from which gomask is faster, the cost of a call into Go, the
-         batch API, and what each size cut-off of gomask.mask saves.
---apps   benchmarks/apps.py of a source checkout, with the arguments after it.
+--calls  the cost of a call against the leanest typed-ctypes binding of the
+         same job, the batch API, and what each size cut-off of gomask.mask
+         saves.
+--peers  benchmarks/maskers.py of a source checkout: every size against the
+         WebSocket libraries' own maskers.
+--apps   benchmarks/apps.py of a source checkout: the libraries end to end.
 
-From a checkout: benchmarks/threads.py (goroutines and threads) and
-benchmarks/plot.py (plots of a --peers --json report). Every time is the
+The arguments after --peers or --apps go to the script. Every time is the
 fastest batch (or the median, where calls are spread over time) of several;
 the variants of one measurement alternate, and every ratio compares two
 numbers of the same run.
@@ -34,28 +33,18 @@ import sys
 import time
 import timeit
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import gomask
 import gomask.mask as gomask_mask
-from gomask import _fallback, _native, examples
+from gomask import _native, examples
 
 KiB = 1024
 MiB = 1024 * KiB
-#: Payload sizes of ``--peers``.
-PEER_SIZES = (
-    2, 8, 32, 125, 512, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB,
-)  # fmt: skip
 #: Sizes at which a call's overhead is compared with the leanest ctypes call.
 FLOOR_SIZES = (2, 125, KiB)
-#: Sizes of the one-line summary of the default run.
-SUMMARY_SIZES = (125, 64 * KiB, MiB)
-#: Pure-Python maskers are not timed above this size: they take seconds.
-PURE_PYTHON_MAX = 4 * MiB
 #: The pauses of "calls after pauses" (seconds), and the size of its payload.
 GAPS = (0.0, 100e-6, 300e-6, 1e-3, 3e-3, 10e-3)
 GAP_SIZE = 4 * KiB
@@ -69,48 +58,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--budget", type=float, default=0.04, help="seconds per timed batch (default 0.04)")
     add("--gaps-seconds", type=float, default=0.3, metavar="SECONDS",
         help="seconds of calls per pause and setting of calls after pauses (0.3)")  # fmt: skip
-    add("--peers", action="store_true", help="every size against the libraries' maskers")
+    add("--calls", action="store_true", help="the cost of a call, the batch API, the cut-offs")
     add("--json", action="store_true", help="print the results as JSON")
-    add("--apps", nargs=argparse.REMAINDER, metavar="ARG",
-        help="run benchmarks/apps.py of a source checkout with the arguments after it")  # fmt: skip
+    for name, script in CHECKOUT_SCRIPTS.items():
+        what = f"run benchmarks/{script} of a source checkout with the arguments after it"
+        add(f"--{name}", nargs=argparse.REMAINDER, metavar="ARG", help=what)
+
+
+#: The options that run a script of a source checkout's benchmarks/ folder.
+CHECKOUT_SCRIPTS = {"peers": "maskers.py", "apps": "apps.py"}
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.apps is not None:
-        return run_apps(args.apps)
+    for name, script in CHECKOUT_SCRIPTS.items():
+        if getattr(args, name) is not None:
+            return run_checkout_script(script, getattr(args, name))
     report: dict[str, Any] = {"machine": machine()}
-    if args.peers:
-        report["peers"] = peer_comparison(args.budget)
+    if args.calls:
+        report["overhead"] = call_overhead(args.budget)
+        report["batch"] = batch_comparison(args.budget)
+        report["cutoffs"] = cutoffs(args.budget)
     else:
         report["seed_table"] = seed_table(args.seconds)
-        report["summary"] = summary(args.budget)
         report["call_gaps"] = call_gaps(args.gaps_seconds)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print_machine(report["machine"])
-    if args.peers:
-        _print_peers(report["peers"])
+    if args.calls:
+        _print_overhead(report["overhead"])
+        _print_batch(report["batch"])
+        _print_cutoffs(report["cutoffs"])
     else:
         _print_seed_table(report["seed_table"])
-        _print_summary(report["summary"])
         _print_gaps(report["call_gaps"])
     return 0
 
 
-def run_apps(arguments: list[str]) -> int:
-    """benchmarks/apps.py with *arguments*, if gomask runs from a source checkout."""
+def run_checkout_script(script: str, arguments: list[str]) -> int:
+    """benchmarks/*script* with *arguments*, if gomask runs from a source checkout."""
     parents = Path(gomask.__file__).resolve().parents
-    script = parents[2] / "benchmarks" / "apps.py" if len(parents) > 2 else None
-    if script is None or not script.is_file():
+    path = parents[2] / "benchmarks" / script if len(parents) > 2 else None
+    if path is None or not path.is_file():
         print(
-            "--apps runs benchmarks/apps.py of a source checkout of gomask; the benchmark "
-            "is not in the wheel",
+            f"this option runs benchmarks/{script} of a source checkout of gomask; the "
+            "benchmarks are not in the wheel",
             file=sys.stderr,
         )
         return 2
     sys.stdout.flush()
-    return subprocess.call([sys.executable, str(script), *arguments])
+    return subprocess.call([sys.executable, str(path), *arguments])
 
 
 # --- timing and printing ---------------------------------------------------------------------
@@ -320,30 +317,6 @@ def _print_seed_table(results: list[dict[str, Any]]) -> None:
     )
 
 
-def summary(budget: float) -> dict[str, Any]:
-    """gomask's mask() against each installed library's masker, at a few sizes."""
-    seconds = time_sizes(implementations(), SUMMARY_SIZES, budget)
-    return {"seconds": seconds, "implementations": _implementation_table()}
-
-
-def _print_summary(summary: dict[str, Any]) -> None:
-    table = summary["implementations"]
-    peers = [name for name, im in table.items() if im["versus"]]
-    if not peers:
-        print("\nNo WebSocket library is installed to compare with (pip install gomask[bench]).")
-        return
-    print("\ngomask ÷ each library's masker, time per call (below 1: gomask is faster):")
-    for peer in peers:
-        ours = table[peer]["versus"]
-        cells = [
-            f"{row[ours] / row[peer]:.2f} at {size_name(int(size))}"
-            for size, row in summary["seconds"].items()
-            if peer in row
-        ]
-        print(f"  {peer}: " + ", ".join(cells))
-    print("  (python -m gomask bench --peers: every size, and where gomask starts to win)")
-
-
 # --- calls after pauses ----------------------------------------------------------------------
 
 
@@ -432,172 +405,7 @@ def _print_gaps(report: dict[str, Any]) -> None:
     print(f"CPU time of the process in the second after the last call: {idle}")
 
 
-# --- the libraries' maskers ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Implementation:
-    """One masking function under test: *kind* "copy" returns the masked data,
-    "inplace" masks a bytearray; *make* builds its timed call for a payload and
-    a key; *versus* is the gomask function it is compared with (None: it is
-    gomask's); it is timed up to *max_size* bytes."""
-
-    name: str
-    kind: str
-    make: Callable[[bytes, bytes], Timed]
-    versus: str | None = None
-    max_size: int = 1 << 62
-
-
-#: (label, module, attribute, the library's compiled masker, kind, how it is called)
-_LIBRARY_MASKERS: list[tuple[str, str, str, str, str, Callable[..., Timed]]] = [
-    ("websockets", "websockets.frames", "apply_mask", "websockets.speedups:apply_mask", "copy",
-     lambda f, d, k: Timed(f, d, k)),
-    ("aiohttp", "aiohttp._websocket.helpers", "websocket_mask",
-     "aiohttp._websocket.mask:_websocket_mask_cython", "inplace",
-     lambda f, d, k: Timed(f, k, bytearray(d))),
-    ("tornado", "tornado.util", "_websocket_mask", "tornado.speedups:websocket_mask", "copy",
-     lambda f, d, k: Timed(f, k, d)),
-]  # fmt: skip
-
-
-def _lang(fn: object, compiled: str) -> str:
-    """Whether *fn* is the library's compiled masker (``module:attribute``): "C", or "Python"."""
-    module, attribute = compiled.split(":")
-    try:
-        return "C" if fn is getattr(importlib.import_module(module), attribute, None) else "Python"
-    except ImportError:
-        return "Python"
-
-
-def implementations() -> list[Implementation]:
-    """gomask's calls, gomask's own pure-Python path (PyPy), and the maskers
-    the installed libraries use on this interpreter."""
-    mask, mask_inplace = gomask_mask.mask, gomask_mask.mask_inplace
-    impls = [
-        Implementation("gomask mask", "copy", lambda d, k: Timed(mask, d, k)),
-        Implementation(
-            "gomask mask_inplace", "inplace", lambda d, k: Timed(mask_inplace, bytearray(d), k)
-        ),
-    ]
-    if gomask_mask.implementation() == "go" and not _fallback.XOR_AS_INTEGERS:
-        # PyPy: what gomask runs where a call into Go does not pay.
-        pure = partial(Timed, _fallback.mask)
-        impls.append(
-            Implementation("gomask pure Python", "copy", pure, "gomask mask", PURE_PYTHON_MAX)
-        )
-    for label, module, attribute, compiled, kind, timed in _LIBRARY_MASKERS:
-        with contextlib.suppress(ImportError):
-            fn = getattr(importlib.import_module(module), attribute)
-            lang = _lang(fn, compiled)
-            name = f"{label} ({lang}{', in place' if kind == 'inplace' else ''})"
-            versus = "gomask mask_inplace" if kind == "inplace" else "gomask mask"
-            max_size = 1 << 62 if lang == "C" else PURE_PYTHON_MAX
-            impls.append(Implementation(name, kind, partial(timed, fn), versus, max_size))
-    with contextlib.suppress(ImportError):
-        masker = importlib.import_module("wsproto.frame_protocol").XorMaskerSimple
-
-        def wsproto_mask(data: bytes, key: bytes) -> bytearray:
-            result: bytearray = masker(key).process(data)
-            return result
-
-        wsproto = partial(Timed, wsproto_mask)
-        impls.append(
-            Implementation("wsproto (Python)", "copy", wsproto, "gomask mask", PURE_PYTHON_MAX)
-        )
-    return impls
-
-
-def _implementation_table() -> dict[str, dict[str, Any]]:
-    return {im.name: {"kind": im.kind, "versus": im.versus} for im in implementations()}
-
-
-# --- --peers ---------------------------------------------------------------------------------
-
-
-def peer_comparison(budget: float) -> dict[str, Any]:
-    """Every implementation at every size, crossovers, call overhead, batch, cut-offs."""
-    impls, key = implementations(), os.urandom(4)
-    sizes = time_sizes(impls, PEER_SIZES, budget)
-    result: dict[str, Any] = {"implementations": _implementation_table(), "seconds": sizes}
-    result["crossover"] = crossovers(impls, sizes, key, budget)
-    progress("crossovers found")
-    result["overhead"] = call_overhead(budget)
-    progress("call overhead timed")
-    result["batch"] = batch_comparison(budget)
-    progress("batch timed")
-    result["cutoffs"] = cutoffs(budget)
-    progress("cut-offs timed")
-    return result
-
-
-def time_sizes(
-    impls: list[Implementation], sizes: tuple[int, ...], budget: float
-) -> dict[str, dict[str, float]]:
-    """Seconds per call of each of *impls* at each of *sizes*, checked first, in turn."""
-    key, rows, started = os.urandom(4), {}, time.perf_counter()
-    for i, size in enumerate(sizes):
-        data = os.urandom(size)
-        _check_results(impls, data, key)
-        timed = {im.name: im.make(data, key) for im in impls if size <= im.max_size}
-        rows[str(size)] = best_of(timed, budget, 5 if size <= 64 * KiB else 3)
-        elapsed = time.perf_counter() - started
-        progress(f"[{i + 1}/{len(sizes)}] {size_name(size)} timed ({elapsed:.0f} s)")
-    return rows
-
-
-def _check_results(impls: list[Implementation], data: bytes, key: bytes) -> None:
-    """Every implementation must compute the same thing before it is timed."""
-    if len(data) > MiB:
-        return
-    want = _fallback.mask(data, key)
-    for im in impls:
-        if len(data) > im.max_size:
-            continue
-        timed = im.make(data, key)
-        result = timed.fn(*timed.args)
-        if im.kind == "inplace":
-            result = next(a for a in timed.args if isinstance(a, bytearray))
-        if bytes(result) != want:  # type: ignore[call-overload]
-            raise AssertionError(f"{im.name} disagrees with the reference at {len(data)} bytes")
-
-
-def crossovers(
-    impls: list[Implementation], seconds: dict[str, dict[str, float]], key: bytes, budget: float
-) -> dict[str, int | None]:
-    """For each library, the smallest size from which gomask is faster.
-
-    On the grid of sizes already timed, that is the first size from which
-    gomask is faster at every larger size too; the exact size is then found
-    by bisection (on a log scale, to about 10 %) between it and the grid
-    size below. None if gomask is not faster at the largest size timed.
-    """
-    by_name = {im.name: im for im in impls}
-    found: dict[str, int | None] = {}
-    for peer in impls:
-        if peer.versus is None:
-            continue
-        ours = by_name[peer.versus]
-        grid = [int(s) for s, row in seconds.items() if peer.name in row and ours.name in row]
-        faster_on_grid = [seconds[str(s)][ours.name] < seconds[str(s)][peer.name] for s in grid]
-        first = len(grid)
-        while first > 0 and faster_on_grid[first - 1]:
-            first -= 1
-        if first in (0, len(grid)):
-            found[peer.name] = grid[0] if first == 0 else None
-            continue
-
-        def faster(size: int, peer: Implementation = peer, ours: Implementation = ours) -> bool:
-            data = os.urandom(size)
-            t = best_of({"ours": ours.make(data, key), "peer": peer.make(data, key)}, budget, 3)
-            return t["ours"] < t["peer"]
-
-        low, high = grid[first - 1], grid[first]
-        while high > low * 1.1 and high - low > 1:
-            mid = int((low * high) ** 0.5)
-            low, high = (low, mid) if faster(mid) else (mid, high)
-        found[peer.name] = high
-    return found
+# --- the cost of a call -------------------------------------------------------------------
 
 
 def call_overhead(budget: float) -> dict[str, Any]:
@@ -718,53 +526,25 @@ def cutoffs(budget: float) -> list[dict[str, Any]]:
     return results
 
 
-def _print_table(title: str, columns: list[str], rows: dict[str, Any], cell: Any) -> None:
-    """One line per size of *rows*, with ``cell(size, row, column)`` per column."""
-    width = max(16, *(len(c) for c in columns)) + 1
-    print(f"\n{title}\n{'size':>8} " + "".join(f"{c:>{width}}" for c in columns))
-    for size, row in rows.items():
-        cells = [cell(int(size), row, c) if c in row else "-" for c in columns]
-        print(f"{size_name(int(size)):>8} " + "".join(f"{c:>{width}}" for c in cells))
-
-
-def _print_peers(peers: dict[str, Any]) -> None:
-    table, seconds = peers["implementations"], peers["seconds"]
-
-    def speed(size: int, row: dict[str, float], name: str) -> str:
-        return f"{row[name] * 1e6:.3f} ({size / row[name] / 1e9:.2f})"
-
-    def ratio(size: int, row: dict[str, float], name: str) -> str:
-        ours = table[name]["versus"]
-        return f"{row[ours] / row[name]:.2f}" if ours in row else "-"
-
-    _print_table("Masking: µs per call (GB/s)", list(table), seconds, speed)
-    others = [name for name in table if table[name]["versus"]]
-    if others:
-        title = "gomask ÷ each, time per call (below 1: gomask is faster)"
-        _print_table(title, others, seconds, ratio)
-        print("\ngomask is faster from:")
-        for peer, size in peers["crossover"].items():
-            at = f"{size:,} bytes ({size_name(size)})" if size is not None else "not up to "
-            if size is None:
-                at += size_name(max(int(s) for s, row in seconds.items() if peer in row))
-            print(f"  {table[peer]['versus']} vs {peer}: {at}")
-    overhead = peers["overhead"]
+def _print_overhead(overhead: dict[str, Any]) -> None:
     if "missing" in overhead:
         print(f"\nCall overhead: not measured, {overhead['missing']}")
-    else:
+        return
+    print(
+        "\nCall overhead: µs per call of gomask and of the leanest ctypes call of the same "
+        f"job (an empty Go function)\n{'size':>8} {'mask':>8} {'lean':>8} {'ratio':>6}   "
+        f"{'mask_inplace':>12} {'lean':>8} {'ratio':>6}"
+    )
+    for size, row in overhead["seconds"].items():
+        a, b = row["gomask mask"], row["lean mask"]
+        c, d = row["gomask mask_inplace"], row["lean mask_inplace"]
         print(
-            "\nCall overhead: µs per call of gomask and of the leanest ctypes call of the same "
-            f"job (an empty Go function)\n{'size':>8} {'mask':>8} {'lean':>8} {'ratio':>6}   "
-            f"{'mask_inplace':>12} {'lean':>8} {'ratio':>6}"
+            f"{size_name(int(size)):>8} {a * 1e6:8.3f} {b * 1e6:8.3f} {a / b:6.2f}   "
+            f"{c * 1e6:12.3f} {d * 1e6:8.3f} {c / d:6.2f}"
         )
-        for size, row in overhead["seconds"].items():
-            a, b = row["gomask mask"], row["lean mask"]
-            c, d = row["gomask mask_inplace"], row["lean mask_inplace"]
-            print(
-                f"{size_name(int(size)):>8} {a * 1e6:8.3f} {b * 1e6:8.3f} {a / b:6.2f}   "
-                f"{c * 1e6:12.3f} {d * 1e6:8.3f} {c / d:6.2f}"
-            )
-    batch = peers["batch"]
+
+
+def _print_batch(batch: dict[str, Any]) -> None:
     print(f"\nBatch: {batch['count']} payloads of {batch['size']} B, each with its own key")
     base = batch["seconds"]["gomask mask_batch"]
     for name, s in batch["seconds"].items():
@@ -772,7 +552,6 @@ def _print_peers(peers: dict[str, Any]) -> None:
             f"  {name:<34} {s * 1e6:>9.1f} µs  {s / batch['count'] * 1e9:>7.1f} ns per "
             f"payload  ({s / base:.2f} x mask_batch)"
         )
-    _print_cutoffs(peers["cutoffs"])
 
 
 def _print_cutoffs(results: list[dict[str, Any]]) -> None:
