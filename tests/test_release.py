@@ -104,12 +104,32 @@ def test_publishing_is_trusted_and_least_privilege() -> None:
     assert "id-token: write" in publish
     assert "pypa/gh-action-pypi-publish@" in publish
     assert "startsWith(github.ref, 'refs/tags/v')" in publish
-    assert "needs: [sdist, wheels]" in publish
+    assert "needs: [sdist, wheels, pure-wheel]" in publish
     assert "password" not in publish, "trusted publishing: no stored token"
     assert "secrets." not in text
-    for name in ("sdist", "wheels"):
+    for name in ("sdist", "wheels", "pure-wheel"):
         assert "contents: read" in job(text, name)
         assert "id-token" not in job(text, name)
+
+
+def test_pure_wheel_is_built_checked_and_published() -> None:
+    text = workflow("wheels.yml")
+    pure = job(text, "pure-wheel")
+    assert "runs-on: ubuntu-" in pure
+    assert 'GOMASK_PURE_WHEEL: "1"' in pure
+    assert "python -m build --wheel" in pure
+    assert "-py3-none-any.whl" in pure
+    # installed alone in a fresh venv, with no variable set: it masks in pure Python
+    assert 'python -m venv "$RUNNER_TEMP/pure-venv"' in pure
+    assert "GOMASK_PURE:" not in pure
+    assert "-m gomask info" in pure
+    assert 'mask(b"Hello", bytes.fromhex("37fa213d")).hex()' in pure
+    assert '"7f9f4d5158"' in pure
+    assert 'implementation() == "python"' in pure
+    assert "name: dist-pure" in pure
+    publish = job(text, "publish")
+    assert "'win_amd64' 'any'" in publish
+    assert "-eq 7" in publish
 
 
 def test_ci_tests_every_os_and_the_newest_python() -> None:
@@ -299,3 +319,43 @@ def test_users_cc_is_kept(
     monkeypatch.setenv("CC", "/opt/clang/bin/clang")
     monkeypatch.setattr(sys, "platform", "darwin")
     assert setup_py.go_environment({}, tmp_path)["CC"] == "/opt/clang/bin/clang"
+
+
+# --- the C harness of the cross-built libraries -------------------------------
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="dlopen on Linux")
+def test_abi_harness_on_the_built_library(release_check: ModuleType, tmp_path: Path) -> None:
+    """scripts/abi_harness.c, which the release check runs under QEMU (arm64)
+    and wine (Windows), compiled here and run on the library of `pip install -e .`."""
+    library = REPO / "src" / "gomask" / "libgomask.so"
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not library.exists() or cc is None:
+        pytest.skip("needs a C compiler and the library of `pip install -e .` in src/gomask")
+    exe = tmp_path / "abi-harness"
+    flags = ["-O1", "-Wall", "-Werror", "-I", str(REPO / "gosrc")]
+    subprocess.run(
+        [cc, *flags, "-o", str(exe), str(release_check.HARNESS_C), "-ldl"],
+        check=True,
+        timeout=120,
+    )
+    run = subprocess.run(
+        [str(exe), str(library), str(release_check.abi_version())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    goarch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    ctx = release_check.Context(out=tmp_path, venv=tmp_path, verbose=False)
+    summary = release_check.check_harness(ctx, run.stdout, "linux", goarch)
+    assert "a Go panic as error code 3" in summary
+    # A library that reports another ABI version is refused before any call.
+    wrong = subprocess.run(
+        [str(exe), str(library), str(release_check.abi_version() + 1)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wrong.returncode == 1
+    assert "FAIL gomask_abi_version()" in wrong.stdout
