@@ -6,7 +6,12 @@ several threads; each with the default settings and without splitting
 (``set_parallelism(workers=1)``), alternating, medians. Timed with the
 helpers of ``gomask._bench``. Run it on an otherwise idle machine.
 
-    python benchmarks/threads.py [--budget 0.04] [--json]
+``--pauses``: instead, calls after pauses from 1, 2 and 4 threads at once
+(each thread: a call on 4 KiB, then a sleep): the median time of a call and
+the CPU time per call of the threads that are not calling (the Go
+runtime's), with the library's yields on and off (docs/runtime-tax.md).
+
+    python benchmarks/threads.py [--budget 0.04] [--pauses] [--json]
 """
 
 from __future__ import annotations
@@ -195,6 +200,91 @@ def thread_report(budget: float) -> dict[str, Any]:
     return {"rows": rows, "small_calls": scaling, "settings": list(SETTINGS)}
 
 
+#: Threads and pauses of --pauses.
+PAUSE_THREADS = (1, 2, 4)
+PAUSES = (100e-6, 300e-6, 1e-3)
+
+
+def spaced_threads(threads: int, gap: float, seconds: float) -> tuple[float, float]:
+    """*threads* threads calling mask() of 4 KiB, each call after sleeping
+    *gap*, for about *seconds*: (median seconds per call, CPU seconds per
+    call of the process's other threads)."""
+    calls = max(50, int(seconds / (gap + 60e-6)))
+    barrier = threading.Barrier(threads + 1)
+    latencies: list[float] = []
+    own_cpu: list[float] = []
+
+    def work() -> None:
+        data, key, mask, clock = (
+            os.urandom(4096),
+            os.urandom(4),
+            gomask_mask.mask,
+            time.perf_counter,
+        )
+        mine = []
+        barrier.wait()
+        start = time.thread_time()
+        for _ in range(calls):
+            time.sleep(gap)
+            t = clock()
+            mask(data, key)
+            mine.append(clock() - t)
+        own_cpu.append(time.thread_time() - start)
+        latencies.extend(mine)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    process = time.process_time()
+    barrier.wait()
+    for w in workers:
+        w.join()
+    other = time.process_time() - process - sum(own_cpu)
+    return statistics.median(latencies), other / (calls * threads)
+
+
+def pause_report(seconds: float, rounds: int = 3) -> dict[str, Any]:
+    """spaced_threads for PAUSE_THREADS x PAUSES, yields on and off, alternating, medians."""
+    from gomask import _native
+
+    set_yields = _native.library().debug_gil["set_yields"]
+    rows = []
+    try:
+        for threads in PAUSE_THREADS:
+            for gap in PAUSES:
+                samples: dict[str, list[tuple[float, float]]] = {"yields": [], "no yields": []}
+                for r in range(rounds):
+                    for name in ("yields", "no yields") if r % 2 == 0 else ("no yields", "yields"):
+                        set_yields(int(name == "yields"))
+                        samples[name].append(spaced_threads(threads, gap, seconds))
+                row: dict[str, Any] = {"threads": threads, "gap": gap}
+                for name, values in samples.items():
+                    row[name] = {
+                        "latency": statistics.median(v[0] for v in values),
+                        "other_cpu": statistics.median(v[1] for v in values),
+                    }
+                rows.append(row)
+                progress(f"pauses: {threads} threads, {gap * 1e3:g} ms")
+    finally:
+        set_yields(1)
+    return {"rows": rows}
+
+
+def print_pauses(report: dict[str, Any]) -> None:
+    print(
+        "\nCalls after pauses from several threads (mask() of 4 KiB): median time of a call, "
+        "and CPU time of the\nother threads (the Go runtime's) per call, with the yields of "
+        "docs/runtime-tax.md and without"
+    )
+    print(f"  {'threads':>7} {'pause':>7} {'yields':>26} {'no yields':>26}")
+    for row in report["rows"]:
+        cells = [
+            f"{row[n]['latency'] * 1e6:8.2f} µs {row[n]['other_cpu'] * 1e6:8.2f} µs CPU"
+            for n in ("yields", "no yields")
+        ]
+        print(f"  {row['threads']:>7} {row['gap'] * 1e3:>5g}ms {cells[0]:>26} {cells[1]:>26}")
+
+
 def print_threads(report: dict[str, Any]) -> None:
     print()
     print(
@@ -242,13 +332,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--budget", type=float, default=0.04, help="seconds per timed batch (default 0.04)"
     )
+    parser.add_argument("--pauses", action="store_true", help="calls after pauses, threads")
+    parser.add_argument(
+        "--seconds", type=float, default=0.5, help="seconds per cell of --pauses (default 0.5)"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
-    report = {"machine": machine(), "threads": thread_report(args.budget)}
+    report: dict[str, Any] = {"machine": machine()}
+    if args.pauses:
+        report["pauses"] = pause_report(args.seconds)
+    else:
+        report["threads"] = thread_report(args.budget)
     if args.json:
         print(json.dumps(report, indent=2))
+        return 0
+    print_machine(report["machine"])
+    if args.pauses:
+        print_pauses(report["pauses"])
     else:
-        print_machine(report["machine"])
         print_threads(report["threads"])
     return 0
 

@@ -6,32 +6,20 @@
 
     integrations.install()              # every supported library that is installed
     integrations.install("wsproto")     # or only the ones named
-    integrations.installed()            # -> ("wsproto",)
     integrations.stats()                # frames and bytes masked by gomask, by the library
     integrations.uninstall()            # the libraries' own maskers again
 
-Importing this module imports none of the libraries; :func:`install` imports
-the ones it patches. Each library is patched at the names it looks up when it
-masks (:data:`PATCH_POINTS`), so connections already open use gomask from
-their next frame. docs/integrations.md describes every patch point.
-
-Routing by size: a library masks each frame (or each chunk of one) with
-whichever masker costs less at that size. Where the library masks with C code
-of its own, frames shorter than that library's threshold (the ``*_MIN_SIZE``
-constants) stay with it; where it masks in pure Python (wsproto always, the
-others on PyPy or without their compiled parts), frames shorter than
-:data:`PURE_PYTHON_MIN_SIZE` do. Each threshold is the smallest size from
-which gomask was measured no worse than that masker at every larger size, in
-latency and in the process's CPU time (all threads, the Go runtime's
-included) with frames arriving with pauses; docs/performance.md has the
-measurements and how to rerun them.
-
-Every patch point is checked before anything is patched: its signature where
-Python can see one, and a call on known input whose result must be RFC 6455's
-(that also catches swapped arguments and wrong return types). A library whose
-patch point differs is refused with :class:`IntegrationError` and left as it
-was. Install, uninstall and the queries hold one lock, so they are safe from
-any thread, also while connections run.
+Importing this module imports none of the libraries. :func:`install` checks
+each patch point of :data:`PATCH_POINTS` (its signature, and a call on known
+input that must come back masked as RFC 6455 says), then replaces the names
+the library looks up when it masks, so connections already open use gomask
+from their next frame; a library whose patch point differs is refused whole.
+Frames go to whichever masker costs less at their size: frames shorter than
+the library's threshold stay with its own masker. Each threshold is the
+smallest size from which gomask was measured no worse than that masker at
+every larger size, in latency and in the process's CPU time (all threads,
+the Go runtime's included) with frames arriving with pauses; the numbers are
+in docs/performance.md, the patch points in docs/integrations.md.
 """
 
 from __future__ import annotations
