@@ -619,28 +619,20 @@ def describe(library: str, min_size: int | None = None) -> Plan:
 def install(*libraries: str, min_size: int | None = None) -> tuple[str, ...]:
     """Patch *libraries* to mask with gomask; returns the libraries patched.
 
-    With no names: every library of :data:`SUPPORTED` that is installed; one
-    whose patch point is not what gomask expects is skipped with an
-    :class:`IntegrationWarning`. With names: those libraries; if any of them
-    cannot be patched (unknown name, not installed, unexpected patch point)
-    :class:`IntegrationError` is raised and none of them is patched.
+    With no names: every library of :data:`SUPPORTED` that is installed, one
+    whose patch point is not what gomask expects skipped with an
+    :class:`IntegrationWarning`; with the pure-Python implementation
+    (slower than every library's own masker), none. With names: those
+    libraries; if any cannot be patched (unknown, not installed, unexpected
+    patch point), :class:`IntegrationError` and none is patched.
 
-    *min_size* routes frames of at least that many bytes to gomask (``0``:
-    every frame); ``None`` (default) keeps the measured thresholds (the
-    ``*_MIN_SIZE`` constants). A library whose threshold is ``None`` (gomask
-    was measured no faster than its C masker at any size: aiohttp with its
-    Cython masker) is left unpatched unless *min_size* is given, with an
-    :class:`IntegrationWarning` that says so where it was named.
-
-    When gomask runs its pure-Python implementation (:func:`gomask.mask.
-    implementation` is ``"python"``), which is slower than every library's
-    own masker, ``install()`` with no names patches nothing; named libraries
-    are still patched (for tests).
-
-    Idempotent: a library already patched stays patched and is returned
-    again; asked with another *min_size*, it is patched again with that one
-    (the library's original stays the one restored by :func:`uninstall`).
-    Returns the patched libraries in :data:`SUPPORTED` order.
+    *min_size* sends frames of at least that many bytes to gomask (``0``:
+    every frame); ``None`` keeps the thresholds (the ``*_MIN_SIZE``
+    constants). A library whose threshold is ``None`` (gomask is not faster
+    than its C masker at any size: aiohttp's Cython one) is left unpatched
+    unless *min_size* is given, with a warning where it was named.
+    Idempotent; asked again with another *min_size*, a library is patched
+    again with it. Returns the patched libraries in :data:`SUPPORTED` order.
     """
     size = _checked_min_size(min_size)
     explicit = bool(libraries)

@@ -1,32 +1,24 @@
 """WebSocket masking (RFC 6455 section 5.3), implemented in Go.
 
-A frame sent by a WebSocket client is masked with a 4-byte key: payload
-byte *i* is XORed with key byte ``i % 4``. Masking is its own inverse, so
-the same functions unmask; :func:`unmask` is :func:`mask` under the name a
-reader of server code expects.
+Payload byte *i* is XORed with key byte ``i % 4``; masking is its own
+inverse, so :func:`unmask` is :func:`mask` under the name a reader of server
+code expects. Every function validates its arguments before any pointer
+reaches Go (:class:`TypeError`, :class:`ValueError`), then makes one call.
+How a buffer reaches Go depends on its kind and the interpreter:
 
-Every function validates its arguments before any pointer reaches Go and
-raises :class:`TypeError` or :class:`ValueError` for bad input, then makes
-one call into Go. How a buffer reaches Go depends on its kind and on the
-interpreter, decided once per call:
-
-- CPython: ``bytes`` are passed as they are (ctypes passes a pointer to
-  their contents); the result is a new ``bytes`` object that Go fills
-  before anyone else sees it. Any other buffer is pinned for the call
-  with ``ctypes.c_char.from_buffer`` (a buffer export, which keeps a
-  ``bytearray`` from being resized or freed meanwhile, with or without
-  the GIL), or copied to ``bytes`` where it cannot be pinned (read-only or
-  not contiguous).
-- PyPy: ctypes would copy a ``bytes`` argument, so Go gets its address
-  (``memoryview._pypy_raw_address``, which makes it immovable) and writes
-  into a buffer of this thread's, copied out once. PyPy cannot pin a
-  resizable buffer and releases its GIL for every call into C, so Go never
-  gets the address of one: other buffers are copied to ``bytes`` first, and
-  buffers masked in place, like payloads shorter than
+- CPython: ``bytes`` are passed as they are; the result is a new ``bytes``
+  that Go fills before anyone else sees it. Other buffers are pinned for the
+  call (``ctypes.c_char.from_buffer``: a buffer export, which keeps a
+  ``bytearray`` from being resized or freed, with or without the GIL), or
+  copied where they cannot be (read-only, not contiguous).
+- PyPy: Go reads ``bytes`` where they are (``memoryview._pypy_raw_address``)
+  and writes into a buffer of the thread's. PyPy cannot pin a resizable
+  buffer, so Go never gets the address of one: other buffers are copied,
+  and buffers masked in place, like payloads shorter than
   :data:`PYPY_GO_MIN_SIZE`, are masked by PyPy's JIT.
-- The pure-Python build, ``GOMASK_PURE=1`` (set before import), or another
-  interpreter: the pure-Python implementation, with identical results
-  (:func:`implementation` says which, and ``python -m gomask info`` why).
+- The pure-Python build, ``GOMASK_PURE=1``, or another interpreter: the
+  pure-Python implementation (:func:`implementation`; ``python -m gomask
+  info`` says why).
 """
 
 from __future__ import annotations
