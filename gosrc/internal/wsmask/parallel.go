@@ -10,12 +10,11 @@ import (
 const MinPartSize = 256 << 10
 
 // DefaultParallelThreshold is the length from which the gomask library
-// splits a buffer over goroutines unless told otherwise: a helper
-// goroutine starts working 0.1 to several milliseconds after it is
-// started (waking an idle thread, on a virtual machine), and the start
-// slows its caller, so only calls long enough to absorb that gain from
-// every arrival pattern (back to back, cold, irregular gaps, several
-// threads at once). `python -m gomask bench --threads` measures it.
+// splits a buffer over goroutines unless told otherwise: a helper starts
+// working only once an idle thread has woken up, and starting it slows the
+// caller, so only calls long enough to absorb that gain from every arrival
+// pattern (back to back, cold, irregular gaps, several threads at once).
+// benchmarks/threads.py measures it; docs/performance.md has the numbers.
 const DefaultParallelThreshold = 16 << 20
 
 // maxWorkers is the number of CPUs Go may use, read once: runtime.GOMAXPROCS
@@ -143,9 +142,9 @@ func (j *parallelJob) work(front bool) {
 }
 
 // wait returns once every chunk is finished. When the caller runs out of
-// chunks, helpers hold at most one each, a few microseconds of work: it
-// polls for them a bounded number of times before it blocks, since waking
-// a blocked thread costs 0.1 ms or more on a virtual machine.
+// chunks, helpers hold at most one chunk each, which takes far less time
+// than waking a blocked thread: it polls for them a bounded number of
+// times before it blocks.
 func (j *parallelJob) wait() {
 	for range 1 << 16 {
 		if int(j.finished.Load()) == j.chunks {

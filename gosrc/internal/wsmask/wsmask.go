@@ -53,16 +53,13 @@ func Kernel() string { return active.name }
 // streamMin is the copy length from which the non-temporal stores of the
 // kernel pay, for one goroutine: 3/8 of the last-level cache, the length
 // from which src and dst together fill 3/4 of it, or 12 MiB if CPUID
-// gives no cache size. Measured on a 32 MiB L3 (AMD EPYC, KVM), a copy of
-// 8 MiB is 15% slower with non-temporal stores, 12 MiB the same, 16 MiB
-// 10 to 30% faster.
+// gives no cache size (the crossover BenchmarkMaskCopyStream finds; see
+// docs/performance.md).
 //
 // A copy shared by two goroutines switches at twice the length, 3/4 of the
 // cache, as glibc's memcpy does: cached stores from two cores go twice as
 // fast, while non-temporal ones are bounded by the memory bandwidth that
-// one core nearly saturates. Measured with two goroutines, 16 MiB is 20
-// to 40% slower with non-temporal stores, 20 MiB the same, 24 MiB 10%
-// faster.
+// one core nearly saturates.
 var streamMin = streamThreshold(lastLevelCacheSize())
 
 func streamThreshold(cacheSize int) int {
@@ -82,9 +79,9 @@ func StreamThreshold() int { return streamMin }
 
 const (
 	// chunkSize bounds the bytes one assembly call masks. The runtime
-	// cannot preempt a goroutine inside assembly, so a 16 MiB buffer is
-	// masked in chunks to keep it responsive (a garbage collection waits
-	// for at most one chunk, about 2 µs).
+	// cannot preempt a goroutine inside assembly, so a large buffer is
+	// masked in chunks to keep it responsive: a garbage collection waits
+	// for one chunk at most.
 	chunkSize = 64 << 10
 
 	// alignMin is the length from which dst is first brought to a 32-byte
