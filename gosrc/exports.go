@@ -58,6 +58,10 @@ func abi() uint32 {
 
 func main() {}
 
+// init runs after the init of every package this one imports: wsmask has
+// sized its splits by the CPUs before cthread raises GOMAXPROCS.
+func init() { cthread.RaiseProcs() }
+
 //export gomask_abi_version
 func gomask_abi_version() C.uint32_t { return C.uint32_t(abi()) }
 

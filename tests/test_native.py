@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -168,3 +169,36 @@ def test_import_loads_nothing() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_gomaxprocs_is_raised_and_splits_stay_within_the_cpus() -> None:
+    """The library raises GOMAXPROCS (threads that call keep a P each;
+    docs/runtime-tax.md) but splits a buffer over no more goroutines than
+    the CPUs; a GOMAXPROCS set in the environment is kept as it is."""
+    code = (
+        "from gomask import _native; import json; print(json.dumps(_native.library().build_info()))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GOMAXPROCS"}
+    info = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    )
+    assert info["max_procs"] >= 16
+    assert 1 <= info["max_workers"] <= (os.cpu_count() or 1)
+    pinned = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**env, "GOMAXPROCS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    )
+    assert (pinned["max_procs"], pinned["max_workers"]) == (1, 1)

@@ -17,10 +17,9 @@
 // workaround: Return lets the scheduler run on the caller's P once in a
 // while, which moves the tick, so that sysmon leaves the P alone.
 //
-// The package also raises GOMAXPROCS to at least MinProcs at start-up
-// (unless the GOMAXPROCS environment variable is set): sysmon also takes a
-// P from a system call after one tick when no P is idle, and every thread
-// that calls keeps one.
+// RaiseProcs raises GOMAXPROCS to at least MinProcs (unless the GOMAXPROCS
+// environment variable is set): sysmon also takes a P from a system call
+// after one tick when no P is idle, and every thread that calls keeps one.
 package cthread
 
 import (
@@ -50,7 +49,12 @@ const (
 	MinProcs = 16
 )
 
-func init() {
+// RaiseProcs sets GOMAXPROCS to MinProcs where it is lower and the
+// GOMAXPROCS environment variable does not set it. Call it once, from the
+// main package's init: packages that size their work by the CPUs (as
+// wsmask does, from GOMAXPROCS, which follows a container's CPU limit)
+// read GOMAXPROCS in their own init, before it.
+func RaiseProcs() {
 	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < MinProcs {
 		runtime.GOMAXPROCS(MinProcs)
 	}

@@ -72,6 +72,8 @@ func TestReturnYieldsOnlyWhenEnabled(t *testing.T) {
 }
 
 func TestMinProcs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	RaiseProcs()
 	got := runtime.GOMAXPROCS(0)
 	if env := os.Getenv("GOMAXPROCS"); env != "" {
 		if want, _ := strconv.Atoi(env); got != want {
