@@ -72,13 +72,13 @@ SUPPORTED: Final = ("websockets", "wsproto", "tornado", "aiohttp", "autobahn")
 # unless given a min_size.
 
 #: websockets.speedups.apply_mask (C).
-WEBSOCKETS_MIN_SIZE: Final[int | None] = 16 << 20
+WEBSOCKETS_MIN_SIZE: Final[int | None] = None
 #: tornado.speedups.websocket_mask (C).
-TORNADO_MIN_SIZE: Final[int | None] = 4 << 20
+TORNADO_MIN_SIZE: Final[int | None] = None
 #: aiohttp's Cython websocket_mask (in place).
 AIOHTTP_MIN_SIZE: Final[int | None] = None
 #: autobahn's NVX maskers (CFFI).
-AUTOBAHN_MIN_SIZE: Final[int | None] = 4 << 20
+AUTOBAHN_MIN_SIZE: Final[int | None] = 64 << 10
 #: Every library's pure-Python masker: wsproto's, and the others' where
 #: they run without their compiled parts (as on PyPy).
 PURE_PYTHON_MIN_SIZE: Final = 64 << 10

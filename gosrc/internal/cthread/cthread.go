@@ -31,16 +31,17 @@ import (
 )
 
 const (
-	// Interval is the shortest time between two yields on one P: half of
-	// forcePreemptNS, so that the tick moves between any two passes of
-	// sysmon 10 ms apart, its longest sleep.
-	Interval = 5 * time.Millisecond
-
-	// Window is how recent a thread's previous call must be for Return to
-	// yield: sysmon takes a P that has sat in a system call for 10 ms
-	// anyway, so a thread that calls less often than that gains nothing,
-	// and one that stops calling costs nothing.
-	Window = 10 * time.Millisecond
+	// Interval is the shortest time between two yields on one P, and
+	// Window how recent a thread's previous call must be for Return to
+	// yield. A thread whose calls are less than Window apart yields at
+	// most Interval+Window after its last yield: under forcePreemptNS
+	// (10 ms), so that the tick moves between any two passes of sysmon
+	// 10 ms apart. A yield wakes other threads for a moment, so it pays
+	// only where several calls share one; a thread that calls less often
+	// keeps the runtime's behaviour, and one that stops calling costs
+	// nothing.
+	Interval = 6 * time.Millisecond
+	Window   = 3 * time.Millisecond
 
 	// MinProcs is the GOMAXPROCS this package sets at least: up to
 	// MinProcs-1 threads can keep a P between their calls while one P stays
