@@ -43,7 +43,7 @@ def test_default_run_prints_the_seed_table_and_calls_after_pauses() -> None:
     assert "Dynamic" in result.stdout
     assert "Native" in result.stdout
     assert "Python wins the tiny calls" in result.stdout  # the honest reading
-    assert "Calls after pauses: mask() of 4 KiB" in result.stdout
+    assert re.search(r"Calls after pauses: mask\(\) of \d+ KiB", result.stdout)
     pauses = re.findall(r"^ +(none|[\d.]+ [µm]s) \| ", result.stdout, re.M)
     assert pauses == ["none", "100 µs", "300 µs", "1 ms", "3 ms", "10 ms"], result.stdout
     assert "in the second after the last call" in result.stdout
