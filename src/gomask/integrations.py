@@ -244,15 +244,16 @@ class WsprotoMasker:
     threshold go to wsproto's own masker, made for the chunk.
     """
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "_theirs")
     _original: Any = None
     _route: _Route = _Route(0)
 
     def __init__(self, masking_key: Buffer) -> None:
-        key = bytes(masking_key)
+        key = masking_key if type(masking_key) is bytes else bytes(masking_key)
         if len(key) != KEY_SIZE:
             raise ValueError(f"masking key must be {KEY_SIZE} bytes, got {len(key)}")
         self._key = key  # rotated to the position of the next byte
+        self._theirs: Any = None  # wsproto's masker, while every chunk went to it
 
     def process(self, data: Buffer) -> bytearray:
         """Mask the next chunk of the frame's payload; returns it as a bytearray."""
@@ -260,8 +261,11 @@ class WsprotoMasker:
         if self._route.to_gomask(n):
             out = data if type(data) is bytearray else bytearray(data)
             _mask_inplace(out, self._key)
+            self._theirs = None
         else:
-            out = self._original(self._key).process(data)
+            if self._theirs is None:
+                self._theirs = self._original(self._key)
+            out = self._theirs.process(data)
         if n % KEY_SIZE:
             shift = n % KEY_SIZE
             self._key = self._key[shift:] + self._key[:shift]
