@@ -62,52 +62,6 @@ def test_call_gaps_rows() -> None:
     assert report["idle_cpu_per_second"] >= 0
 
 
-def test_calls_as_json() -> None:
-    result = gomask_cli("bench", "--calls", "--json", "--budget", "0.002")
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    overhead = report["overhead"]["seconds"]
-    assert [int(size) for size in overhead] == list(_bench.FLOOR_SIZES)
-    for row in overhead.values():
-        assert set(row) == {"gomask mask", "lean mask", "gomask mask_inplace", "lean mask_inplace"}
-    assert set(report["batch"]["seconds"]) >= {"gomask mask_batch", "a loop of gomask mask"}
-    cutoffs = {c["cutoff"]: c for c in report["cutoffs"]}
-    assert set(cutoffs) == {name for name, *_ in _bench.cutoff_cases()}
-    for name, cutoff in cutoffs.items():
-        assert cutoff["value"] == getattr(gomask_mask, name)
-        below, above = cutoff["rows"]
-        assert below["size"] < cutoff["value"] <= above["size"]
-        assert (below["picks"], above["picks"]) == (above["other"], below["other"])
-        for row in cutoff["rows"]:
-            assert set(row["seconds"]) == {row["picks"], row["other"]}
-            assert row["pays"] == (row["saves"] >= _bench.PAYS)
-    printed = gomask_cli("bench", "--calls", "--budget", "0.002")
-    assert printed.returncode == 0, printed.stderr
-    for title in ("Call overhead", "Batch:", "Cut-offs of gomask.mask"):
-        assert title in printed.stdout
-
-
-def test_cutoffs_pick_their_routes_and_restore_the_module() -> None:
-    cases = {name: routes for name, _, _, routes in _bench.cutoff_cases()}
-    before = {name: getattr(gomask_mask, name) for name in cases}
-    results = _bench.cutoffs(0.0002)
-    assert {name: getattr(gomask_mask, name) for name in cases} == before
-    picks = {r["cutoff"]: tuple(row["picks"] for row in r["rows"]) for r in results}
-    assert picks == cases  # the route below the cut-off, then the one from it
-    if gomask_mask._GO_CPYTHON:
-        assert set(cases) == {"_ZEROED_MAX", "GIL_RELEASE_THRESHOLD"}
-
-
-def test_a_forced_cutoff_holds_during_the_batch_only() -> None:
-    seen = []
-    before = gomask_mask._ZEROED_MAX
-    forced = _bench._Forced("_ZEROED_MAX", 0, lambda: seen.append(gomask_mask._ZEROED_MAX))
-    forced.batch(0.0001)
-    assert seen
-    assert set(seen) == {0}
-    assert before == gomask_mask._ZEROED_MAX
-
-
 def test_apps_runs_the_benchmark_of_the_checkout(
     monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -137,6 +91,9 @@ def test_apps_and_peers_command_lines() -> None:
     result = gomask_cli("bench", "--peers", "--help", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "--summary" in result.stdout
+    result = gomask_cli("bench", "--calls", "--help", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "--budget" in result.stdout
 
 
 def test_size_and_duration_names() -> None:

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+import gomask.mask as gomask_mask
 from gomask import integrations
 
 # The benchmarks of the checkout (gomask itself may be installed).
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from benchmarks import apps, maskers, thresholds, timing  # noqa: E402
+from benchmarks import apps, calls, maskers, thresholds, timing  # noqa: E402
 
 
 @pytest.mark.parametrize("side", ["both", "server"])
@@ -170,3 +171,50 @@ def test_maskers_summary() -> None:
         assert "No WebSocket library is installed" in result.stdout
     else:
         assert re.search(r"^  websockets \((C|Python)\): [\d.]+ at 125 B", result.stdout, re.M)
+
+
+def test_calls_as_json() -> None:
+    command = [sys.executable, str(REPO / "benchmarks" / "calls.py"), "--json", "--budget", "0.002"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    overhead = report["overhead"]["seconds"]
+    assert [int(size) for size in overhead] == list(calls.FLOOR_SIZES)
+    for row in overhead.values():
+        assert set(row) == {"gomask mask", "lean mask", "gomask mask_inplace", "lean mask_inplace"}
+    assert set(report["batch"]["seconds"]) >= {"gomask mask_batch", "a loop of gomask mask"}
+    cutoffs = {c["cutoff"]: c for c in report["cutoffs"]}
+    assert set(cutoffs) == {name for name, *_ in calls.cutoff_cases()}
+    for name, cutoff in cutoffs.items():
+        assert cutoff["value"] == getattr(gomask_mask, name)
+        below, above = cutoff["rows"]
+        assert below["size"] < cutoff["value"] <= above["size"]
+        assert (below["picks"], above["picks"]) == (above["other"], below["other"])
+        for row in cutoff["rows"]:
+            assert set(row["seconds"]) == {row["picks"], row["other"]}
+            assert row["pays"] == (row["saves"] >= calls.PAYS)
+    printed = subprocess.run(command[:2] + command[3:], capture_output=True, text=True, timeout=600)
+    assert printed.returncode == 0, printed.stderr
+    for title in ("Call overhead", "Batch:", "Cut-offs of gomask.mask"):
+        assert title in printed.stdout
+
+
+def test_cutoffs_pick_their_routes_and_restore_the_module() -> None:
+    cases = {name: routes for name, _, _, routes in calls.cutoff_cases()}
+    before = {name: getattr(gomask_mask, name) for name in cases}
+    results = calls.cutoffs(0.0002)
+    assert {name: getattr(gomask_mask, name) for name in cases} == before
+    picks = {r["cutoff"]: tuple(row["picks"] for row in r["rows"]) for r in results}
+    assert picks == cases  # the route below the cut-off, then the one from it
+    if gomask_mask._GO_CPYTHON:
+        assert set(cases) == {"_ZEROED_MAX", "GIL_RELEASE_THRESHOLD"}
+
+
+def test_a_forced_cutoff_holds_during_the_batch_only() -> None:
+    seen = []
+    before = gomask_mask._ZEROED_MAX
+    forced = calls._Forced("_ZEROED_MAX", 0, lambda: seen.append(gomask_mask._ZEROED_MAX))
+    forced.batch(0.0001)
+    assert seen
+    assert set(seen) == {0}
+    assert before == gomask_mask._ZEROED_MAX
