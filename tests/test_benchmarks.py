@@ -1,5 +1,5 @@
-"""benchmarks/apps.py, thresholds.py, threads.py and plot.py: they run and report (no timing
-is asserted)."""
+"""benchmarks/apps.py, thresholds.py, threads.py, runtime_threads.py and plot.py: they run and
+report (no timing is asserted)."""
 
 from __future__ import annotations
 
@@ -109,6 +109,22 @@ def test_threads_report() -> None:
     assert re.search(r"Small calls: mask\(\) of 125 B, [\d.]+ million calls/s", out)
     assert "issue" not in out.lower()
     assert "target" not in out.lower()
+
+
+@pytest.mark.skipif(
+    gomask_mask.implementation() != "go" or not Path("/proc/self/task").is_dir(),
+    reason="needs the Go library and Linux's /proc",
+)
+def test_runtime_threads_report() -> None:
+    """python benchmarks/runtime_threads.py: per thread, CPU and wake-ups per call."""
+    script = REPO / "benchmarks" / "runtime_threads.py"
+    command = [sys.executable, str(script), "--pauses", "0.1", "--seconds", "0.05"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for setting in ("yields on", "yields off"):
+        assert re.search(rf"pause 0.1 ms, {setting}: \d+ calls\n +caller +[\d.]+ µs CPU/call", out)
+    assert len(re.findall(r"wake-ups/call", out)) >= 2, out
 
 
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib")

@@ -77,11 +77,17 @@ WEBSOCKETS_MIN_SIZE: Final[int | None] = None
 TORNADO_MIN_SIZE: Final[int | None] = None
 #: aiohttp's Cython websocket_mask (in place).
 AIOHTTP_MIN_SIZE: Final[int | None] = None
+# On PyPy the JIT runs pure-Python maskers several times faster than CPython
+# does, and autobahn's NVX masker is a cheap CFFI call there: each has a
+# threshold of its own.
+_PYPY = sys.implementation.name == "pypy"
+
 #: autobahn's NVX maskers (CFFI).
-AUTOBAHN_MIN_SIZE: Final[int | None] = 64 << 10
+AUTOBAHN_MIN_SIZE: Final[int | None] = None if _PYPY else 64 << 10
 #: Every library's pure-Python masker: wsproto's, and the others' where
-#: they run without their compiled parts (as on PyPy).
-PURE_PYTHON_MIN_SIZE: Final = 64 << 10
+#: they run without their compiled parts (as on PyPy). The largest of their
+#: thresholds on this interpreter.
+PURE_PYTHON_MIN_SIZE: Final = (64 if _PYPY else 16) << 10
 
 
 class IntegrationError(RuntimeError):

@@ -28,6 +28,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	_ "unsafe" // go:linkname, for goyield
 )
 
 const (
@@ -119,6 +120,18 @@ func (st *pState) note(now time.Duration) bool {
 func (st *pState) yielded(now time.Duration) { st.lastCall, st.lastYield = now, now }
 
 // yield runs the scheduler on the calling goroutine's P. The goroutine is
-// locked to its thread (a cgo callback), so another thread takes the P,
-// runs the scheduler, which counts a tick, and hands the P back.
-var yield = runtime.Gosched
+// locked to its thread (a cgo callback), so the thread hands its P to one
+// other thread, which runs the scheduler (a tick), finds the goroutine and
+// hands the P back.
+//
+// It is runtime.goyield, not runtime.Gosched: Gosched puts the goroutine on
+// the global run queue and first wakes a spinning thread to look for work,
+// which wakes more; goyield puts it on this P's own queue and wakes only the
+// thread that takes the P, about half the runtime's CPU per yield
+// (docs/runtime-tax.md). goyield is internal, but the runtime keeps it
+// linkable with its signature for programs that use it (go.dev/issue/67401)
+// in every Go this module builds with; a Go without it fails to link, loudly.
+var yield = goyield
+
+//go:linkname goyield runtime.goyield
+func goyield()
