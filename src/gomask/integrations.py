@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-import inspect
 import sys
 import threading
 import warnings
@@ -36,6 +35,14 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Final, NamedTuple
 
+from gomask._patch_checks import (
+    RefusedError,
+    check_data_key,
+    check_inplace,
+    check_key_data,
+    check_masker_class,
+    check_masker_factory,
+)
 from gomask._typing import Buffer
 from gomask.mask import KEY_SIZE, implementation
 from gomask.mask import mask as _mask
@@ -340,12 +347,7 @@ def _create_xor_masker(original: Callable[..., Any], route: _Route) -> Callable[
 
 
 # --------------------------------------------------------------------------
-# Checking a patch point: a known payload, key and result (RFC 6455 masking
-# computed here byte by byte, independently of gomask).
-
-_PROBE_KEY: Final = bytes.fromhex("37fa213d")
-_PROBE_DATA: Final = bytes(range(7, 7 + 11))  # not a multiple of 4, not a key's length
-_PROBE_MASKED: Final = bytes(b ^ _PROBE_KEY[i % 4] for i, b in enumerate(_PROBE_DATA))
+# Checking a patch point (gomask._patch_checks), one check per kind.
 
 
 def _refuse(point: str, why: str) -> IntegrationError:
@@ -357,106 +359,13 @@ def _refuse(point: str, why: str) -> IntegrationError:
     )
 
 
-def _check_parameters(
-    point: str, function: object, names: tuple[str, ...], defaults: int = 0
-) -> None:
-    """Where Python can see *function*'s signature, it must take exactly the
-    positional parameters *names*, the last *defaults* of them with a default.
-    C functions without a visible signature are left to the probe call."""
-    try:
-        signature = inspect.signature(function)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    parameters = list(signature.parameters.values())
-    found = [(p.name, p.kind in positional, p.default is not p.empty) for p in parameters]
-    expected = [(n, True, i >= len(names) - defaults) for i, n in enumerate(names)]
-    if found != expected:
-        raise _refuse(point, f"has the signature {signature}, expected ({', '.join(names)})")
-
-
-def _probe(point: str, run: Callable[[], object]) -> None:
-    """Run *run* (a call of the patch point on the probe input); it must return True."""
-    try:
-        ok = run()
-    except Exception as exc:
-        raise _refuse(point, f"fails on a test call ({type(exc).__name__}: {exc})") from exc
-    if ok is not True:
-        raise _refuse(point, "does not mask a test payload as RFC 6455 specifies")
-
-
-def _check_data_key(point: str, function: Any) -> None:
-    _check_parameters(point, function, ("data", "mask"))
-    _probe(point, lambda: _masked_right(function(_PROBE_DATA, _PROBE_KEY)))
-
-
-def _check_key_data(point: str, function: Any) -> None:
-    _check_parameters(point, function, ("mask", "data"))
-    _probe(point, lambda: _masked_right(function(_PROBE_KEY, _PROBE_DATA)))
-
-
-def _masked_right(result: object) -> bool:
-    return type(result) is bytes and result == _PROBE_MASKED
-
-
-def _check_inplace(point: str, function: Any) -> None:
-    _check_parameters(point, function, ("mask", "data"))
-
-    def run() -> bool:
-        buffer = bytearray(_PROBE_DATA)
-        return function(_PROBE_KEY, buffer) is None and buffer == _PROBE_MASKED
-
-    _probe(point, run)
-
-
-def _check_masker(point: str, make: Callable[[], Any], result_type: type, pointer: bool) -> None:
-    """A masker object: ``process`` in two chunks continues the mask stream;
-    with *pointer*, also ``pointer()`` counts bytes and ``reset()`` restarts."""
-
-    def run() -> bool:
-        masker = make()
-        for method in ("process", *(("pointer", "reset") if pointer else ())):
-            if not callable(getattr(masker, method, None)):
-                raise TypeError(f"its masker has no {method}() method")
-        first = masker.process(bytearray(_PROBE_DATA[:5]))
-        second = masker.process(bytearray(_PROBE_DATA[5:]))
-        if type(first) is not result_type or type(second) is not result_type:
-            return False
-        ok: bool = first + second == _PROBE_MASKED
-        if pointer:
-            ok = ok and masker.pointer() == len(_PROBE_DATA)
-            masker.reset()
-            ok = ok and masker.pointer() == 0 and masker.process(_PROBE_DATA) == _PROBE_MASKED
-        return ok
-
-    _probe(point, run)
-
-
-def _check_masker_class(point: str, cls: Any) -> None:
-    if not isinstance(cls, type):
-        raise _refuse(point, "is not a class")
-    _check_parameters(point + ".__init__", getattr(cls, "__init__", None), ("self", "masking_key"))
-    _check_parameters(point + ".process", getattr(cls, "process", None), ("self", "data"))
-    _check_masker(point, lambda: cls(_PROBE_KEY), bytearray, pointer=False)
-
-
-def _check_masker_factory(point: str, factory: Any) -> None:
-    _check_parameters(point, factory, ("mask", "length"), defaults=1)
-    for length in (None, 4, 1 << 20):
-
-        def make(length: int | None = length) -> Any:
-            return factory(_PROBE_KEY, length)
-
-        _check_masker(point, make, bytes, pointer=True)
-
-
 #: kind -> (build the replacement, check the original).
 _KINDS: Final[dict[str, tuple[Callable[[Any, _Route], Any], Callable[[str, Any], None]]]] = {
-    "data, mask -> bytes": (_apply_mask, _check_data_key),
-    "mask, data -> bytes": (_websocket_mask, _check_key_data),
-    "mask, bytearray -> None": (_websocket_mask_inplace, _check_inplace),
-    "masker class": (_wsproto_masker, _check_masker_class),
-    "masker factory": (_create_xor_masker, _check_masker_factory),
+    "data, mask -> bytes": (_apply_mask, check_data_key),
+    "mask, data -> bytes": (_websocket_mask, check_key_data),
+    "mask, bytearray -> None": (_websocket_mask_inplace, check_inplace),
+    "masker class": (_wsproto_masker, check_masker_class),
+    "masker factory": (_create_xor_masker, check_masker_factory),
 }
 
 
@@ -508,7 +417,10 @@ def _prepare(library: str, asked: int | None) -> _Prepared:
             raise _refuse(point.name, "does not exist")
         if not callable(original):
             raise _refuse(point.name, f"is a {type(original).__name__}, not callable")
-        _KINDS[point.kind][1](point.name, original)
+        try:
+            _KINDS[point.kind][1](point.name, original)
+        except RefusedError as exc:
+            raise _refuse(exc.point, exc.why) from exc.__cause__
         found.append((point, module, original, _is_compiled(point, original)))
     compiled = next((p.compiled for p, _, _, c in found if c), None)
     threshold = next((p.min_size for p, _, _, c in found if c), None)
