@@ -272,17 +272,29 @@ def test_fork_during_first_load_in_another_thread() -> None:
     assert rounds == [[1, [], 0]] * 30, rounds
 
 
-def test_child_of_a_locked_loader_reloads() -> None:
-    """White box: if the load lock is held at the fork, the child treats the
-    runtime as inherited and loads a private copy."""
+def test_fork_waits_for_a_load_in_progress() -> None:
+    """White box: a fork while another thread holds the load lock (inside the
+    first load) waits until that load is over; the child starts with a free
+    lock and, as nothing was loaded, no inherited runtime."""
     code = script(
         """
         from gomask import _native
 
-        assert _native._lock.acquire()  # as if another thread were loading
+        state = {"loading": True}
+
+        def loading():
+            with _native._lock:  # as the first load holds it
+                time.sleep(0.5)
+                state["loading"] = False
+
+        loader = threading.Thread(target=loading)
+        loader.start()
+        time.sleep(0.05)  # the loader holds the lock now
         pid = os.fork()
         if pid == 0:
-            os._exit(0 if _native._runtime_inherited and not _native._lock.locked() else 1)
+            fresh = _native._lock.acquire(blocking=False)
+            os._exit(0 if fresh and not state["loading"] and not _native._runtime_inherited else 1)
+        loader.join()
         emit(wait_all([pid], 30))
         """
     )

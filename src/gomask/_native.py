@@ -514,16 +514,32 @@ def load() -> Library:
         return loaded
 
 
+def _wait_for_a_load() -> None:
+    # Before fork(): a load in progress in another thread finishes first, so
+    # that no child starts with the dynamic loader or the Go runtime halfway
+    # through initialising in a thread the child does not have. The forking
+    # thread holds the lock across the fork; it is never inside load() then
+    # (load() does not fork).
+    _lock.acquire()
+
+
+def _release_after_fork() -> None:
+    _lock.release()
+
+
 def _forget_after_fork() -> None:
     global loaded, _lock, _runtime_inherited
-    # A thread of the parent inside load() (it holds the lock) may already
-    # have started a runtime that `loaded` does not show yet: treat it as
-    # inherited too, or dlopen() here would return that dead runtime.
-    _runtime_inherited = _runtime_inherited or loaded is not None or _lock.locked()
+    # No load was in progress at the fork (_wait_for_a_load): if the parent
+    # had a runtime, `loaded` shows it.
+    _runtime_inherited = _runtime_inherited or loaded is not None
     loaded = None
-    # The parent's lock may have been held by a thread that does not exist here.
+    # The lock was held by the forking thread: a fresh one.
     _lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)
+    os.register_at_fork(
+        before=_wait_for_a_load,
+        after_in_parent=_release_after_fork,
+        after_in_child=_forget_after_fork,
+    )
