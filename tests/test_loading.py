@@ -407,6 +407,9 @@ SIGNAL_CHILD = textwrap.dedent(
     from gomask.examples import add, parse_person
     from gomask.mask import mask, mask_inplace
 
+    # Started in the background (nohup, &), a process inherits SIGINT ignored,
+    # and Python keeps it so: install Python's handler, as a terminal has it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     KEY = b"abcd"
     big = bytearray(1 << 30)
     mask_inplace(big, KEY)  # load the library, touch the pages
