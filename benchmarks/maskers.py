@@ -28,12 +28,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import gomask.mask as gomask_mask
+from benchmarks.timing import Timed, best_of
 from gomask import _fallback
 from gomask._bench import (
     KiB,
     MiB,
-    Timed,
-    best_of,
     machine,
     print_machine,
     progress,

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+import timeit
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 KiB = 1024
@@ -118,3 +119,45 @@ def no_worse_from(rows: Sequence[tuple[int, float, float]]) -> int | None:
         if all(gomask <= own for _, own, gomask in rows[i:]):
             return size if i else 0
     return None
+
+
+# --- back to back, with timeit -------------------------------------------------------------
+
+
+class Timed:
+    """A call ``fn(*args)`` timed with timeit: the statement names each
+    argument, so every implementation pays the same, minimal, harness cost."""
+
+    def __init__(self, fn: Callable[..., object], *args: object) -> None:
+        self.fn, self.args = fn, args
+        names = [f"a{i}" for i in range(len(args))]
+        namespace: dict[str, object] = {"f": fn, **dict(zip(names, args, strict=True))}
+        self._timer = timeit.Timer(f"f({', '.join(names)})", globals=namespace)
+        self._number = 0
+
+    def batch(self, budget: float) -> float:
+        """Seconds per call over one batch of about *budget* seconds.
+
+        One untimed call comes first: the batch before was another
+        implementation's and left other data in the caches, so the first
+        call of a batch is not the steady state of calls back to back.
+        """
+        self._timer.timeit(1)
+        if not self._number:  # calibrate once: the batch that takes about budget
+            number = 1
+            while True:
+                elapsed = self._timer.timeit(number)
+                if elapsed >= budget / 4 or number >= 1 << 22:
+                    break
+                number *= 2
+            self._number = max(1, round(number * budget / max(elapsed, 1e-9)))
+        return self._timer.timeit(self._number) / self._number
+
+
+def best_of(timed: Mapping[str, Timed], budget: float, rounds: int) -> dict[str, float]:
+    """The fastest batch of each of *timed*, measured in turn, *rounds* times."""
+    best = dict.fromkeys(timed, float("inf"))
+    for _ in range(rounds):
+        for name, t in timed.items():
+            best[name] = min(best[name], t.batch(budget))
+    return best
