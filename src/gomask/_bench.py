@@ -50,7 +50,6 @@ GAP_SIZE = 4 * KiB
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--seconds", type=float, default=0.5, help="seconds per cell of the demo's table (0.5)")
-    add("--budget", type=float, default=0.04, help="seconds per timed batch (default 0.04)")
     add("--gaps-seconds", type=float, default=0.3, metavar="SECONDS",
         help="seconds of calls per pause and setting of calls after pauses (0.3)")  # fmt: skip
     add("--json", action="store_true", help="print the results as JSON")
