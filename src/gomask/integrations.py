@@ -551,8 +551,9 @@ def install(*libraries: str, min_size: int | None = None) -> tuple[str, ...]:
     *min_size* sends frames of at least that many bytes to gomask (``0``:
     every frame); ``None`` keeps the thresholds (the ``*_MIN_SIZE``
     constants). A library whose threshold is ``None`` (gomask is not faster
-    than its C masker at any size: aiohttp's Cython one) is left unpatched
-    unless *min_size* is given, with a warning where it was named.
+    than its C masker at any size: websockets', tornado's and aiohttp's, and
+    autobahn's on PyPy) is left unpatched unless *min_size* is given, with a
+    warning where it was named.
     Idempotent; asked again with another *min_size*, a library is patched
     again with it. Returns the patched libraries in :data:`SUPPORTED` order.
     """

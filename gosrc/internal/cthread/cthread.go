@@ -127,7 +127,7 @@ func (st *pState) yielded(now time.Duration) { st.lastCall, st.lastYield = now, 
 // It is runtime.goyield, not runtime.Gosched: Gosched puts the goroutine on
 // the global run queue and first wakes a spinning thread to look for work,
 // which wakes more; goyield puts it on this P's own queue and wakes only the
-// thread that takes the P, about half the runtime's CPU per yield
+// thread that takes the P: one thread woken per yield instead of about four
 // (docs/runtime-tax.md). goyield is internal, but the runtime keeps it
 // linkable with its signature for programs that use it (go.dev/issue/67401)
 // in every Go this module builds with; a Go without it fails to link, loudly.
