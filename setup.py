@@ -95,6 +95,36 @@ def read_version() -> str:
     return str(runpy.run_path(str(HERE / "src" / "gomask" / "_version.py"))["__version__"])
 
 
+#: README.md's regions that hold only in a checkout of the repository ("not on
+#: PyPI yet", how to run the tests): the package's description leaves them out.
+CHECKOUT_ONLY = re.compile(
+    r"^<!-- checkout-only\b.*?-->\n.*?^<!-- /checkout-only -->\n", re.M | re.S
+)
+#: A Markdown link or image whose target is a path of the repository, not a
+#: URL or an anchor of the page: [text](docs/x.md#part), ![alt](docs/x.png).
+RELATIVE_LINK = re.compile(r"(!?\[[^\]]*\]\()(?![a-zA-Z][a-zA-Z0-9+.-]*:|#|/)([^)\s]+)\)")
+
+
+def repository_url() -> str:
+    """The repository, as pyproject.toml's [project.urls] Source gives it."""
+    text = (HERE / "pyproject.toml").read_text(encoding="utf-8")
+    found = re.search(r'^Source\s*=\s*"(https://[^"]+?)/?"\s*$', text, re.M)
+    if found is None:
+        raise RuntimeError('pyproject.toml has no [project.urls] Source = "https://..."')
+    return found.group(1)
+
+
+def long_description() -> str:
+    """README.md as the package's description, which an index (PyPI) shows
+    away from the repository: without its checkout-only regions, and with
+    every link to a file of the repository made absolute, to that file at
+    the release's tag (v<version>), so that it shows the docs of that
+    release."""
+    readme = (HERE / "README.md").read_text(encoding="utf-8")
+    base = f"{repository_url()}/blob/v{read_version()}/"
+    return RELATIVE_LINK.sub(lambda m: f"{m[1]}{base}{m[2]})", CHECKOUT_ONLY.sub("", readme))
+
+
 class GoBuildError(RuntimeError):
     pass
 
@@ -302,12 +332,18 @@ class bdist_wheel_py3(bdist_wheel):
 
 
 if __name__ == "__main__":  # setuptools runs it so; tests import it
+    # pyproject.toml's readme is dynamic: this is it.
+    description = {
+        "long_description": long_description(),
+        "long_description_content_type": "text/markdown",
+    }
     pure = pure_build_reason()
     if pure:
         print(f"gomask: building the pure-Python package, without the Go library: {pure}")
-        setup()  # no ext_modules: a py3-none-any wheel, Root-Is-Purelib: true
+        setup(**description)  # no ext_modules: a py3-none-any wheel, Root-Is-Purelib: true
     else:
         setup(
             ext_modules=[GoExtension(LIBRARY_EXTENSION, GO_SOURCE)],
             cmdclass={"build_ext": build_go, "bdist_wheel": bdist_wheel_py3},
+            **description,
         )

@@ -31,8 +31,15 @@ receives it in 256 KiB pieces, as from a socket (send + receive, no echo),
 back to back and with the same pauses: wall time, and the process's CPU
 time per message.
 
+``--compression`` (websockets and wsproto only) has every connection
+negotiate permessage-deflate (RFC 7692), as a websockets client and uvicorn's
+and hypercorn's wsproto servers do by default: each message is compressed
+before it is masked, and gomask masks the compressed bytes. The messages are
+random bytes, which deflate cannot shrink: the cost of compressing, without
+its gain.
+
     python benchmarks/apps.py [--rounds 5] [--libraries wsproto ...] [--side both|server|client]
-        [--gaps 0.3,1] [--more-sizes] [--sizes SIZE:COUNT,...] [--json PATH]
+        [--gaps 0.3,1] [--more-sizes] [--sizes SIZE:COUNT,...] [--compression] [--json PATH]
 """
 
 from __future__ import annotations
@@ -87,11 +94,14 @@ def _client(
     sizes: Sequence[tuple[int, int]],
     gaps: Sequence[float],
     paced: int,
+    compression: bool,
 ) -> Any:
     """One client run in a subprocess; returns its per-size timings."""
     command = [sys.executable, str(_SCRIPT), "client", library, str(port), "--mode", mode]
     command += ["--sizes", _sizes_spec(sizes), "--paced", str(paced)]
     command += ["--gaps", ",".join(f"{gap * 1000:g}" for gap in gaps)]
+    if compression:
+        command.append("--compression")
     done = subprocess.run(command, capture_output=True, text=True, timeout=_CLIENT_TIMEOUT)
     if done.returncode:
         raise RuntimeError(f"{library} client failed: {done.stderr[-2000:]}")
@@ -105,10 +115,11 @@ def client_main(
     sizes: Sequence[tuple[int, int]],
     gaps: Sequence[float],
     paced: int,
+    compression: bool = False,
 ) -> int:
     """The client process: times the echoes of each size, prints JSON."""
     peers.apply_mode(library, mode)
-    client = peers.connect(library, port, timeout=120)
+    client = peers.connect(library, port, timeout=120, compression=compression)
     results: dict[str, Any] = {}
     try:
         for seed, (size, count) in enumerate(sizes):
@@ -158,6 +169,7 @@ def _end_to_end(
     gaps: Sequence[float],
     paced: int,
     every_frame: bool,
+    compression: bool,
 ) -> dict[str, Any]:
     from gomask import integrations
 
@@ -171,9 +183,9 @@ def _end_to_end(
             mode = gomask_mode if with_gomask else "plain"
             server_mode = mode if side in ("both", "server") else "plain"
             client_mode = mode if side in ("both", "client") else "plain"
-            server = peers.Server(library, server_mode, lifetime=3600)
+            server = peers.Server(library, server_mode, lifetime=3600, compression=compression)
             try:
-                result = _client(library, server.port, client_mode, sizes, gaps, paced)
+                result = _client(library, server.port, client_mode, sizes, gaps, paced, compression)
             finally:
                 server.stop()
             samples[with_gomask].append(result)
@@ -211,18 +223,25 @@ def _medians(runs: dict[bool, list[dict[str, Any]]], keys: Sequence[str]) -> dic
 # wsproto in one process.
 
 
-def _wsproto_send_receive(data: bytes) -> Callable[[], None]:
+def _wsproto_send_receive(data: bytes, compression: bool = False) -> Callable[[], None]:
     """A call that sends *data* from a client WSConnection and receives it
-    in a server WSConnection, in 256 KiB pieces."""
+    in a server WSConnection, in 256 KiB pieces (*compression*: with
+    permessage-deflate)."""
     import wsproto
     import wsproto.events as events
+    from wsproto.extensions import PerMessageDeflate
+
+    def extensions() -> list[Any]:
+        return [PerMessageDeflate()] if compression else []
 
     client = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
     server = wsproto.WSConnection(wsproto.ConnectionType.SERVER)
-    server.receive_data(client.send(events.Request(host=peers.HOST, target="/")))
+    request = events.Request(host=peers.HOST, target="/", extensions=extensions())
+    server.receive_data(client.send(request))
     for event in server.events():
         if isinstance(event, events.Request):
-            client.receive_data(server.send(events.AcceptConnection()))
+            accept = events.AcceptConnection(extensions=extensions())
+            client.receive_data(server.send(accept))
     for _ in client.events():
         pass
     piece = 256 * KiB
@@ -247,6 +266,7 @@ def _wsproto_in_process(
     gaps: Sequence[float],
     paced: int,
     every_frame: bool,
+    compression: bool,
 ) -> dict[str, Any]:
     from gomask import integrations
 
@@ -263,7 +283,7 @@ def _wsproto_in_process(
                 for seed, (size, count) in enumerate(sizes):
                     data = peers.make_message("b", size, seed)
                     assert isinstance(data, bytes)
-                    call = _wsproto_send_receive(data)
+                    call = _wsproto_send_receive(data, compression)
                     timing.back_to_back(call, min(count, 3))  # warm up
                     seconds, cpu = timing.back_to_back(call, count)
                     number = min(count, paced)
@@ -309,11 +329,13 @@ def run_apps(
     gaps: Sequence[float] = GAPS,
     paced: int = PACED,
     every_frame: bool = False,
+    compression: bool = False,
 ) -> dict[str, Any]:
     """Time every library in *libraries* (default: those installed) end to end,
     *rounds* rounds alternating with and without gomask, back to back and
     after each pause of *gaps* (seconds; at most *paced* messages each), and
-    wsproto in one process; returns the report :func:`print_apps` prints."""
+    wsproto in one process; with permessage-deflate if *compression*;
+    returns the report :func:`print_apps` prints."""
     from gomask.mask import implementation
 
     if side not in _SIDES:
@@ -323,6 +345,11 @@ def run_apps(
     if paced < 1 or any(gap < 0 for gap in gaps):
         raise ValueError("paced must be at least 1, and gaps not negative")
     names = list(libraries) if libraries else [n for n in peers.LIBRARIES if _available(n)]
+    if compression:
+        if not libraries:
+            names = [n for n in names if n in peers.COMPRESSING]
+        for name in names:
+            peers.check_compression(name, compression)
     report: dict[str, Any] = {
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "gomask": implementation(),
@@ -330,16 +357,19 @@ def run_apps(
         "rounds": rounds,
         "side": side,
         "every_frame": every_frame,
+        "compression": compression,
         "gaps": list(gaps),
         "end_to_end": [],
         "in_process": [],
     }
     for name in names:
         report["end_to_end"].append(
-            _end_to_end(name, rounds, side, sizes, gaps, paced, every_frame)
+            _end_to_end(name, rounds, side, sizes, gaps, paced, every_frame, compression)
         )
     if "wsproto" in names:
-        report["in_process"].append(_wsproto_in_process(rounds, sizes, gaps, paced, every_frame))
+        report["in_process"].append(
+            _wsproto_in_process(rounds, sizes, gaps, paced, every_frame, compression)
+        )
     return report
 
 
@@ -406,6 +436,11 @@ def print_apps(report: dict[str, Any]) -> None:
         f"medians of {report['rounds']} rounds, with and without gomask alternating."
     )
     print(f"With gomask: gomask.integrations.{call} {where}.")
+    if report.get("compression"):
+        print(
+            "permessage-deflate on every connection: messages (random bytes) are compressed,\n"
+            "and gomask masks the compressed bytes."
+        )
     print(
         "µs per message; ratio: with ÷ without gomask (below 1: better with gomask).\n"
         "Round trip: the mean back to back, the median with pauses (each message after a\n"
@@ -468,6 +503,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--every-frame", action="store_true", help="with gomask: install(library, min_size=0)"
     )
+    parser.add_argument(
+        "--compression",
+        action="store_true",
+        help=f"permessage-deflate on every connection ({', '.join(peers.COMPRESSING)} only)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     # The client process that run_apps starts.
     commands = parser.add_subparsers(dest="command")
@@ -478,16 +518,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     client.add_argument("--sizes", required=True)
     client.add_argument("--gaps", required=True)
     client.add_argument("--paced", type=int, required=True)
+    client.add_argument("--compression", action="store_true")
     args = parser.parse_args(argv)
     gaps = timing.parse_gaps(args.gaps)
     if args.command == "client":
         sizes = _parse_sizes(args.sizes)
-        return client_main(args.library, args.port, args.mode, sizes, gaps, args.paced)
+        return client_main(
+            args.library, args.port, args.mode, sizes, gaps, args.paced, args.compression
+        )
     sizes = _parse_sizes(args.sizes) if args.sizes else list(SIZES)
     if args.more_sizes:
         sizes = sorted({**dict(MORE_SIZES), **dict(sizes)}.items())
     report = run_apps(
-        args.rounds, args.libraries, args.side, sizes, gaps, args.paced, args.every_frame
+        args.rounds,
+        args.libraries,
+        args.side,
+        sizes,
+        gaps,
+        args.paced,
+        args.every_frame,
+        args.compression,
     )
     print_apps(report)
     if args.json:

