@@ -595,6 +595,7 @@ def test_parse_person_any_document(doc: str | bytes) -> None:
 # --- Lengths are size_t end to end -------------------------------------------
 
 
+@needs_go_library  # lengths that cross into Go; minutes in pure Python
 @pytest.mark.skipif(
     sys.implementation.name == "pypy",
     reason="PyPy masks buffers in place in Python, not in Go: minutes at 2 GiB",

@@ -122,6 +122,7 @@ def test_first_use_from_many_threads_loads_one_library() -> None:
     assert len(result["files"]) == 1, result
 
 
+@needs_go_library
 @skip_on_313t_bytearray_race
 @pytest.mark.skipif(PYPY, reason="PyPy cannot pin a buffer: gomask masks it in Python there")
 @pytest.mark.parametrize("kind", ["bytearray", "array"])
@@ -179,6 +180,7 @@ def test_buffer_cannot_be_resized_while_go_writes_it(kind: str) -> None:
     assert result["intact"], result
 
 
+@needs_go_library
 def test_large_calls_let_other_threads_run() -> None:
     """Calls on buffers above GIL_RELEASE_THRESHOLD release the GIL: another
     Python thread makes progress while Go masks."""
