@@ -645,11 +645,16 @@ def step_pure_wheel(ctx: Context) -> str:
     for line in ("Root-Is-Purelib: true", "Tag: py3-none-any"):
         if line not in wheel_info:
             problems.append(f"WHEEL lacks {line!r}: {wheel_info}")
+    # Why it was built so, for python -m gomask info (setup.py's build_py_pure).
+    record = "gomask/_pure_build.txt"
+    if record not in names:
+        problems.append(f"no {record} in the pure wheel")
     platform_wheel = ctx.state.get("wheel")
     if isinstance(platform_wheel, Path):
-        # The same package as the platform wheel, less the library.
+        # The same package as the platform wheel, less the library, plus the record.
+        library = f"gomask/{abi_library_filename()}"
         with zipfile.ZipFile(platform_wheel) as zf:
-            theirs = {n for n in zf.namelist() if not n.endswith(NATIVE_SUFFIXES)}
+            theirs = {n for n in zf.namelist() if n != library} | {record}
         if theirs != set(names):
             problems.append(
                 f"files differ from {platform_wheel.name}: {sorted(theirs ^ set(names))}"
@@ -686,7 +691,7 @@ def step_pure_wheel(ctx: Context) -> str:
                 0,
                 "the pure wheel is whole (with GOMASK_PURE=1 it masks the RFC 6455 example), but "
                 "with no variable set the installed package does not know it is the pure build "
-                "(its WHEEL says Root-Is-Purelib: true):",
+                f"(it has {record}):",
             )
         else:
             problems.insert(0, "the pure wheel does not work, even with GOMASK_PURE=1:")
