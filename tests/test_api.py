@@ -3,11 +3,22 @@ time, and messages that name the argument as the caller wrote it."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import copy
+import functools
 import inspect
+import multiprocessing
+import os
+import pickle
+import pydoc
 import re
+import sys
+import traceback
+import types
 import typing
 
 import pytest
+from conftest import spec_mask
 
 import gomask
 import gomask.examples
@@ -106,3 +117,99 @@ def test_messages_name_the_argument(call: typing.Callable[[], object], name: str
 def test_mask_batch_of_bytes_says_what_it_expected() -> None:
     with pytest.raises(TypeError, match="an iterable of bytes-like objects"):
         gomask.mask.mask_batch(b"Hello", KEY * 5)  # type: ignore[arg-type]
+
+
+# --- `from gomask import mask`: the module gomask.mask, as the function it looks like ---------
+
+
+def test_mask_stays_the_module_of_the_masking_api() -> None:
+    import gomask.mask as module
+
+    assert isinstance(module, types.ModuleType)
+    assert module is gomask.mask is sys.modules["gomask.mask"]
+    assert module.Masker is gomask.Masker
+    # The import system, pydoc, doctest and inspect.getmodule know a module by
+    # its __name__; the function's name is its __qualname__.
+    assert module.__name__ == "gomask.mask"
+    assert module.__qualname__ == "mask"
+    assert inspect.getmodule(module.Masker) is module
+
+
+def _masked_hello(masker: typing.Callable[..., bytes]) -> bytes:
+    return masker(b"Hello")
+
+
+def test_mask_pickles_by_reference_and_runs_in_a_process_pool() -> None:
+    from gomask import mask
+
+    assert pickle.loads(pickle.dumps(mask)) is mask
+    assert copy.copy(mask) is mask
+    assert copy.deepcopy(mask) is mask
+    # spawn: the worker is a fresh interpreter, which imports gomask to unpickle
+    context = multiprocessing.get_context("spawn")
+    chunks = [os.urandom(n) for n in (0, 1, 5, 125, 4096)]
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        assert pool.submit(mask, b"Hello", KEY).result() == bytes.fromhex("7f9f4d5158")
+        masked = list(pool.map(functools.partial(mask, key=KEY), chunks))
+        assert pool.submit(_masked_hello, functools.partial(mask, key=KEY, offset=1)).result() == (
+            gomask.mask.mask(b"Hello", KEY, 1)
+        )
+    assert masked == [spec_mask(chunk, KEY) for chunk in chunks]
+
+
+def test_mask_has_the_functions_signature() -> None:
+    from gomask import mask
+
+    assert inspect.signature(mask) == inspect.signature(gomask.mask.mask)
+    assert list(inspect.signature(mask).parameters) == ["data", "key", "offset"]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda m: m(b"abc", KEY, offs=1), "mask() got an unexpected keyword argument 'offs'"),
+        (lambda m: m(), "mask() missing 2 required positional arguments: 'data' and 'key'"),
+        (lambda m: m(b"a", KEY, 0, 1, 2), "mask() takes from 2 to 3 positional arguments but 5 "),
+    ],
+)
+def test_a_wrong_call_raises_what_the_function_raises(
+    call: typing.Callable[[typing.Any], object], message: str
+) -> None:
+    from gomask import mask
+
+    for callable_ in (mask, gomask.mask.mask):
+        with pytest.raises(TypeError) as excinfo:
+            call(callable_)
+        assert str(excinfo.value).startswith(message), excinfo.value
+        # No frame of gomask's in between: the call through the module is the
+        # function's own (no __call__ method that calls it).
+        frames = traceback.extract_tb(excinfo.value.__traceback__)
+        assert [f.filename for f in frames] == [__file__] * 2, frames
+
+
+def test_help_on_mask_shows_the_function_first() -> None:
+    from gomask import mask
+
+    page = pydoc.render_doc(mask, renderer=pydoc.plaintext)
+    description = page[: page.index("\nCLASSES")]
+    assert "mask(data, key, offset=0) -> bytes" in description
+    assert inspect.cleandoc(gomask.mask.mask.__doc__ or "").splitlines()[0] in description
+
+
+def test_help_on_the_package_lists_its_functions_and_no_stray_names() -> None:
+    page = pydoc.render_doc(gomask, renderer=pydoc.plaintext)
+    assert "- ``mask(data, key, offset=0) -> bytes``" in page
+    contents = page[page.index("PACKAGE CONTENTS") : page.index("CLASSES")].split()
+    assert "mask" in contents
+    # The Go library is no module (`import gomask.libgomask` fails): its file
+    # name has no extension-module suffix (gomask._abi.library_filename).
+    assert not [name for name in contents if "libgomask" in name], contents
+    # The public names are the API and the submodules: no TYPE_CHECKING.
+    public = [n for n in dir(gomask) if not n.startswith("_") and n not in gomask.__all__]
+    assert [n for n in public if not isinstance(getattr(gomask, n), types.ModuleType)] == []
+
+
+def test_the_library_file_is_no_module_to_pkgutil() -> None:
+    from gomask._abi import library_filename
+
+    assert inspect.getmodulename(library_filename()) is None

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import needs_go_library
 
 import gomask.mask as gomask_mask
 from gomask import integrations
@@ -116,6 +117,7 @@ def test_thresholds_small(capsys: pytest.CaptureFixture[str]) -> None:
     assert integrations.installed() == ()
 
 
+@needs_go_library
 def test_threads_report() -> None:
     """python benchmarks/threads.py (formerly python -m gomask bench --threads)."""
     command = [sys.executable, str(REPO / "benchmarks" / "threads.py"), "--budget", "0.002"]
@@ -207,6 +209,7 @@ def test_maskers_summary() -> None:
         assert re.search(r"^  websockets \((C|Python)\): [\d.]+ at 125 B", result.stdout, re.M)
 
 
+@needs_go_library
 def test_calls_as_json() -> None:
     command = [sys.executable, str(REPO / "benchmarks" / "calls.py"), "--json", "--budget", "0.002"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)

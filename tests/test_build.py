@@ -69,6 +69,14 @@ def test_missing_c_compiler_says_what_to_install(setup_py: ModuleType, tmp_path:
     assert ("apt-get install gcc" if sys.platform.startswith("linux") else "xcode") in last
 
 
+def test_no_compiler_advice_for_alpine(setup_py: ModuleType) -> None:
+    """On musl (Alpine) the build makes the pure-Python package and runs no
+    compiler: no advice may send an Alpine user to install one."""
+    for advice in setup_py.C_COMPILER_FIX.values():
+        assert "apk" not in advice
+        assert "Alpine" not in advice
+
+
 def test_present_c_compiler_is_accepted(setup_py: ModuleType, tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -162,7 +170,13 @@ def test_the_default_build_makes_the_library(setup_py: ModuleType) -> None:
 
 
 @pytest.mark.usefixtures("glibc_linux")
-@pytest.mark.parametrize(("value", "pure"), [("1", True), ("yes", True), ("0", False), ("", False)])
+@pytest.mark.parametrize(
+    ("value", "pure"),
+    [
+        *[("1", True), ("yes", True), ("On", True)],
+        *[("0", False), ("", False), ("false", False), ("no", False), ("off", False)],
+    ],
+)
 def test_gomask_pure_wheel(
     setup_py: ModuleType, monkeypatch: pytest.MonkeyPatch, value: str, pure: bool
 ) -> None:
@@ -172,6 +186,15 @@ def test_gomask_pure_wheel(
         assert reason == f"GOMASK_PURE_WHEEL={value} is set"
     else:
         assert reason is None
+
+
+@pytest.mark.usefixtures("glibc_linux")
+def test_gomask_pure_wheel_refuses_other_values(
+    setup_py: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOMASK_PURE_WHEEL", "maybe")
+    with pytest.raises(SystemExit, match=r"GOMASK_PURE_WHEEL='maybe' is neither on"):
+        setup_py.pure_build_reason()
 
 
 @pytest.mark.usefixtures("glibc_linux")
@@ -287,6 +310,9 @@ def test_pure_wheel_build(setup_py: ModuleType, tmp_path: Path) -> None:
     with zipfile.ZipFile(out / wheels[0]) as zf:
         names = zf.namelist()
         wheel_info = zf.read(f"gomask-{version}.dist-info/WHEEL").decode()
+        # Why it was built so, for python -m gomask info (gomask._native.PURE_BUILD_FILE).
+        recorded = zf.read(f"gomask/{setup_py.PURE_BUILD_FILE}").decode()
+    assert recorded == "GOMASK_PURE_WHEEL=1 is set\n"
     native = [n for n in names if n.endswith((".so", ".dylib", ".dll", ".pyd")) or "libgomask" in n]
     assert native == []
     assert {"gomask/__init__.py", "gomask/mask.py", "gomask/_fallback.py"} <= set(names)

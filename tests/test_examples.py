@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import np
+from conftest import needs_go_library, np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,6 +22,7 @@ INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 
 
+@needs_go_library
 def test_hello_world_prints_from_go_in_order(capfd: pytest.CaptureFixture[str]) -> None:
     print("before", end="\n")
     hello_world()
@@ -30,6 +31,7 @@ def test_hello_world_prints_from_go_in_order(capfd: pytest.CaptureFixture[str]) 
     assert out == "before\nHello, world! (from Go)\nafter\n"
 
 
+@needs_go_library
 def test_hello_world_order_when_stdout_is_a_pipe() -> None:
     # Python block-buffers a piped stdout; hello_world must flush it first.
     code = "import gomask.examples as e; print('one'); e.hello_world(); print('two')"
@@ -39,6 +41,7 @@ def test_hello_world_order_when_stdout_is_a_pipe() -> None:
     assert out == "one\nHello, world! (from Go)\ntwo\n"
 
 
+@needs_go_library
 @pytest.mark.parametrize(
     ("a", "b", "total"),
     [
@@ -56,6 +59,7 @@ def test_add(a: int, b: int, total: int) -> None:
     assert add(a, b) == total
 
 
+@needs_go_library
 @given(st.integers(INT64_MIN, INT64_MAX), st.integers(INT64_MIN, INT64_MAX))
 def test_add_matches_python_or_overflows(a: int, b: int) -> None:
     if INT64_MIN <= a + b <= INT64_MAX:
@@ -65,6 +69,7 @@ def test_add_matches_python_or_overflows(a: int, b: int) -> None:
             add(a, b)
 
 
+@needs_go_library
 @pytest.mark.parametrize(("a", "b"), [(INT64_MAX, 1), (INT64_MIN, -1), (INT64_MAX, INT64_MAX)])
 def test_add_sum_overflow(a: int, b: int) -> None:
     with pytest.raises(OverflowError):
@@ -85,6 +90,7 @@ def test_add_rejects_non_integers(bad: object) -> None:
         add(1, bad)  # type: ignore[arg-type]
 
 
+@needs_go_library
 def test_add_accepts_what_operator_index_accepts() -> None:
     class Index:
         def __index__(self) -> int:
@@ -96,6 +102,7 @@ def test_add_accepts_what_operator_index_accepts() -> None:
         assert add(np.int64(2), np.uint32(3)) == 5  # type: ignore[arg-type]
 
 
+@needs_go_library
 def test_parse_seed_document() -> None:
     person = parse_person(SEED_DOCUMENT)
     assert person == Person(
@@ -108,6 +115,7 @@ def test_parse_seed_document() -> None:
     assert parse_person(bytearray(SEED_DOCUMENT.encode())) == person
 
 
+@needs_go_library
 def test_person_is_frozen_and_typed() -> None:
     person = parse_person(SEED_DOCUMENT)
     with pytest.raises(AttributeError):
@@ -121,6 +129,7 @@ names = st.text(max_size=30)
 ages = st.integers(0, INT64_MAX)
 
 
+@needs_go_library
 @given(
     name=names,
     age=ages,
@@ -146,11 +155,13 @@ def test_parse_person_roundtrips_json(
         )
 
 
+@needs_go_library
 def test_parse_person_keeps_nul_characters() -> None:
     assert parse_person('{"name": "a\\u0000b", "age": 1}').name == "a\x00b"
     assert parse_person('{"name": "a\\u0000b", "age": 1}').cars == ()
 
 
+@needs_go_library
 @pytest.mark.parametrize(
     ("doc", "message"),
     [
@@ -187,6 +198,7 @@ def test_parse_person_lone_surrogate() -> None:
         parse_person('{"name": "\ud800", "age": 1}')
 
 
+@needs_go_library
 def test_field_names_match_as_encoding_json_does() -> None:
     # Documented: case-insensitive names, the last of duplicate fields wins.
     assert parse_person('{"NAME": "x", "Age": 3}') == Person("x", 3, (), ())

@@ -14,6 +14,7 @@ import sys
 import textwrap
 
 import pytest
+from conftest import needs_go_library
 from reliability_helpers import EXERCISE, result_of, run_python
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
@@ -99,6 +100,7 @@ def script(body: str) -> str:
 CHILDREN = 40
 
 
+@needs_go_library
 def test_fork_children_with_threads_busy_in_go() -> None:
     """40 children, 30 grandchildren and 20 great-grandchildren, forked while
     three threads of the first parent are inside Go calls; each calls every
@@ -185,6 +187,7 @@ def test_fork_children_with_threads_busy_in_go() -> None:
     assert result["first_call_ms"][0] < 2000, result
 
 
+@needs_go_library
 def test_fork_pool_with_thread_busy_in_go() -> None:
     """multiprocessing pools with the fork start method, forked while parent
     threads are inside Go; workers are replaced (maxtasksperchild) so new
@@ -226,6 +229,7 @@ def test_fork_pool_with_thread_busy_in_go() -> None:
     assert result["runs"] == 6
 
 
+@needs_go_library
 def test_fork_during_first_load_in_another_thread() -> None:
     """A fork while another thread is inside the first load (library opened,
     not yet published): the child must not reuse that runtime.
@@ -301,6 +305,7 @@ def test_fork_waits_for_a_load_in_progress() -> None:
     assert result_of(run_python(code, timeout=60)) == [1, [], 0]
 
 
+@needs_go_library
 def test_which_library_a_child_loads(tmp_path: os.PathLike[str]) -> None:
     """A child of a parent that never loaded the library loads the packaged
     file itself; a child of one that did loads a private copy from TMPDIR and
@@ -348,6 +353,7 @@ def test_which_library_a_child_loads(tmp_path: os.PathLike[str]) -> None:
     assert result["tmp_left"] == []
 
 
+@needs_go_library
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 def test_spawn_and_forkserver_pools(method: str) -> None:
     """Start methods that begin a fresh interpreter work after the parent loaded gomask."""

@@ -15,6 +15,7 @@ import textwrap
 from typing import Any
 
 import pytest
+from conftest import needs_go_library
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_helpers import result_of, run_python
@@ -453,7 +454,12 @@ def outcomes() -> dict[str, Any]:
 ALL_CASES = CASES + BATCH_CASES
 
 
-@pytest.mark.parametrize("case", ALL_CASES, ids=[c[0] for c in ALL_CASES])
+@pytest.mark.parametrize(
+    "case",
+    # The cases of gomask.examples (ex.add, ex.parse_person) call Go.
+    [pytest.param(c, marks=needs_go_library if "ex." in c[1] else ()) for c in ALL_CASES],
+    ids=[c[0] for c in ALL_CASES],
+)
 def test_hostile_input(case: tuple[str, ...], outcomes: dict[str, Any]) -> None:
     name, expr, expected = case[0], case[1], case[2]
     if name.startswith("batch-") and not hasattr(gm, "mask_batch"):
@@ -542,6 +548,7 @@ def test_masker_any_arguments(key: object, offset: object, chunk: object) -> Non
     assert 0 <= m.position < 4
 
 
+@needs_go_library
 @settings(max_examples=200, deadline=None)
 @given(a=ANYTHING, b=ANYTHING)
 def test_add_any_arguments(a: object, b: object) -> None:
@@ -561,6 +568,7 @@ JSONISH = st.recursive(
 )
 
 
+@needs_go_library
 @settings(max_examples=300, deadline=None)
 @given(
     doc=st.one_of(
@@ -587,6 +595,7 @@ def test_parse_person_any_document(doc: str | bytes) -> None:
 # --- Lengths are size_t end to end -------------------------------------------
 
 
+@needs_go_library  # lengths that cross into Go; minutes in pure Python
 @pytest.mark.skipif(
     sys.implementation.name == "pypy",
     reason="PyPy masks buffers in place in Python, not in Go: minutes at 2 GiB",

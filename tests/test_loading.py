@@ -25,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import needs_go_library
 from reliability_helpers import kill_group, result_of, run_python
 
 from gomask import _native
@@ -187,6 +188,7 @@ def test_not_a_library(tmp_path: Path, content: bytes, fragment: str) -> None:
     assert_import_error(first_call_errors(bad), fragment)
 
 
+@needs_go_library
 @pytest.mark.parametrize("keep", [64, 8192, 0.5, -5000])
 def test_truncated_real_library(tmp_path: Path, keep: float) -> None:
     """A library cut short (an interrupted copy, a full disk) maps fine and
@@ -221,6 +223,7 @@ WHICH = textwrap.dedent(
 )
 
 
+@needs_go_library
 def test_override_loads_the_named_library(tmp_path: Path) -> None:
     copy = tmp_path / "elsewhere" / "custom-name.so"
     copy.parent.mkdir()
@@ -292,6 +295,7 @@ def test_library_without_its_debug_exports_works(
     }
 
 
+@needs_go_library
 @pytest.mark.skipif(not LINUX, reason="builds an ELF library with cc")
 def test_never_loads_a_planted_library(tmp_path: Path) -> None:
     """A libgomask.so in the current directory, on LD_LIBRARY_PATH and on
@@ -317,6 +321,7 @@ def test_never_loads_a_planted_library(tmp_path: Path) -> None:
 # --- Import starts no threads ------------------------------------------------------
 
 
+@needs_go_library
 @pytest.mark.skipif(not LINUX, reason="counts threads in /proc/self/task")
 def test_import_starts_no_threads() -> None:
     code = textwrap.dedent(
@@ -445,6 +450,7 @@ SIGNAL_CHILD = textwrap.dedent(
 )
 
 
+@needs_go_library
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("mode", ["short", "long"])
 def test_ctrl_c_raises_keyboard_interrupt(mode: str) -> None:
@@ -471,6 +477,7 @@ def test_ctrl_c_raises_keyboard_interrupt(mode: str) -> None:
         child.close()
 
 
+@needs_go_library
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigterm_still_terminates_and_handlers_still_run() -> None:
     code = textwrap.dedent(
@@ -501,6 +508,7 @@ def test_sigterm_still_terminates_and_handlers_still_run() -> None:
         child.close()
 
 
+@needs_go_library
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGPIPE")
 def test_hello_world_to_a_closed_pipe_is_an_error_not_death() -> None:
     """Go's os package would turn EPIPE on stdout into a SIGPIPE that kills

@@ -10,11 +10,13 @@ import sys
 import textwrap
 
 import pytest
+from conftest import needs_go_library
 from reliability_helpers import result_of, run_python
 
 CALLS = 200_000
 
 
+@needs_go_library
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads RSS from /proc")
 def test_rss_is_flat_over_hundreds_of_thousands_of_calls() -> None:
     """Every function, 200 000 times each after a warm-up, including the

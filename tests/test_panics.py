@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import textwrap
 
+from conftest import needs_go_library
 from reliability_helpers import EXERCISE, result_of, run_python
+
+# Panics are Go's: the debug exports of the library make them.
+pytestmark = needs_go_library
 
 PRELUDE = textwrap.dedent(
     """

@@ -239,7 +239,7 @@ def test_sdist_problems_are_found(release_check: ModuleType) -> None:
         root + "gosrc/internal/person/person.go",
     ]
     assert release_check.sdist_problems(good, "9.9") == []
-    bad = [*good, root + "src/gomask/libgomask.so", root + "gosrc/libgomask.h"]
+    bad = [*good, root + "src/gomask/libgomask.so.5", root + "gosrc/libgomask.h"]
     bad += [root + "src/gomask/__pycache__/x.pyc", root + "build/lib/gomask/mask.py"]
     bad.remove(root + "gosrc/go.mod")
     problems = release_check.sdist_problems(bad, "9.9")
@@ -429,7 +429,9 @@ def test_users_cc_is_kept(
 def test_abi_harness_on_the_built_library(release_check: ModuleType, tmp_path: Path) -> None:
     """scripts/abi_harness.c, which the release check runs under QEMU (arm64)
     and wine (Windows), compiled here and run on the library of `pip install -e .`."""
-    library = REPO / "src" / "gomask" / "libgomask.so"
+    from gomask._abi import library_filename
+
+    library = REPO / "src" / "gomask" / library_filename()
     cc = shutil.which("cc") or shutil.which("gcc")
     if not library.exists() or cc is None:
         pytest.skip("needs a C compiler and the library of `pip install -e .` in src/gomask")

@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import PYPY, skip_on_313t_bytearray_race
+from conftest import PYPY, needs_go_library, skip_on_313t_bytearray_race
 from reliability_helpers import EXERCISE, result_of, run_python
 
 
@@ -18,6 +18,7 @@ def script(body: str) -> str:
     return "\n".join(["import json, sys, threading, time", EXERCISE, textwrap.dedent(body)])
 
 
+@needs_go_library
 def test_many_threads_calling_every_function() -> None:
     """16 threads call every function with checked results, with buffers on
     both sides of the GIL threshold and split over goroutines."""
@@ -86,6 +87,7 @@ def test_many_threads_calling_every_function() -> None:
     assert result == {"alive": 0, "errors": []}, result
 
 
+@needs_go_library
 def test_first_use_from_many_threads_loads_one_library() -> None:
     code = script(
         """
@@ -120,6 +122,7 @@ def test_first_use_from_many_threads_loads_one_library() -> None:
     assert len(result["files"]) == 1, result
 
 
+@needs_go_library
 @skip_on_313t_bytearray_race
 @pytest.mark.skipif(PYPY, reason="PyPy cannot pin a buffer: gomask masks it in Python there")
 @pytest.mark.parametrize("kind", ["bytearray", "array"])
@@ -177,6 +180,7 @@ def test_buffer_cannot_be_resized_while_go_writes_it(kind: str) -> None:
     assert result["intact"], result
 
 
+@needs_go_library
 def test_large_calls_let_other_threads_run() -> None:
     """Calls on buffers above GIL_RELEASE_THRESHOLD release the GIL: another
     Python thread makes progress while Go masks."""
@@ -216,6 +220,7 @@ def test_large_calls_let_other_threads_run() -> None:
     assert result["inside"] > 100, result
 
 
+@needs_go_library
 def test_the_gil_stays_as_it_was() -> None:
     """Importing and calling gomask leaves the GIL as the interpreter runs
     (on free-threaded CPython with the GIL disabled, disabled: no module

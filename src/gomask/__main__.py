@@ -1,4 +1,5 @@
-"""The command line of gomask: ``python -m gomask info`` and ``python -m gomask bench``."""
+"""The command line of gomask: ``python -m gomask info``, ``python -m gomask bench`` and
+``python -m gomask --version``."""
 
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"gomask {gomask.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     commands.add_parser("info", help="versions, the Go library, and how calls reach it")
     bench_parser = commands.add_parser(

@@ -4,6 +4,8 @@ With no option: the demo's table (print a line, decode a small JSON document,
 mask 64 kB and 256 kB, each as a call into Go, "Dynamic", and as the same
 work in plain Python, "Native"), and calls after pauses (what the Go runtime
 costs a call that follows idle time, with the library's fix on and off).
+Where gomask runs without Go (the pure-Python build, GOMASK_PURE=1), the
+table says what ran, and what needs the Go library is not run, saying so.
 
 From a source checkout (benchmarks/ is not in the wheel), with the arguments
 after the option going to the script:
@@ -68,13 +70,21 @@ def run(args: argparse.Namespace) -> int:
             return run_checkout_script(script, getattr(args, name))
     report: dict[str, Any] = {"machine": machine()}
     report["seed_table"] = seed_table(args.seconds)
-    report["call_gaps"] = call_gaps(args.gaps_seconds)
+    # Calls after pauses measure the Go runtime: nothing to measure without it.
+    go_masks = gomask_mask.implementation() == "go"
+    report["call_gaps"] = call_gaps(args.gaps_seconds) if go_masks else None
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print_machine(report["machine"])
     _print_seed_table(report["seed_table"])
-    _print_gaps(report["call_gaps"])
+    if report["call_gaps"] is not None:
+        _print_gaps(report["call_gaps"])
+    else:
+        print(
+            "\nCalls after pauses: not run. They measure what the Go runtime costs a call after "
+            f"idle time,\nand gomask masks in pure Python here: {_native.PURE_REASON}."
+        )
     return 0
 
 
@@ -224,40 +234,87 @@ def native_mask(data: bytes, key: bytes) -> bytes:
     return bytes(b ^ key[i & 3] for i, b in enumerate(data))
 
 
+def go_library_error() -> str | None:
+    """Why the Go library cannot be called here (the first sentence of the
+    error), or None where it loads."""
+    try:
+        _native.library()
+    except ImportError as exc:
+        return str(exc).split(". ", 1)[0].removeprefix("gomask: ")
+    return None
+
+
 def seed_table(seconds: float) -> list[dict[str, object]]:
+    """The demo's rows: *dynamic* says what ran gomask's side, "go" or
+    "python" (gomask's pure-Python implementation); a row that needs the Go
+    library where it does not load has no times, and *not_run* says why."""
     key = bytes.fromhex("37fa213d")
     data_64k, data_256k = os.urandom(64 * KiB), os.urandom(256 * KiB)
-    rows: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
-        ("Hello world print", examples.hello_world, lambda: print("Hello, world! (from Go)")),
-        ("JSON", lambda: examples.parse_person(PERSON_DOCUMENT),
+    examples_error = go_library_error()
+    masks_in = gomask_mask.implementation()
+    rows: list[tuple[str, str | None, Callable[[], object], Callable[[], object]]] = [
+        ("Hello world print", None, examples.hello_world,
+         lambda: print("Hello, world! (from Go)")),
+        ("JSON", None, lambda: examples.parse_person(PERSON_DOCUMENT),
          lambda: native_parse_person(PERSON_DOCUMENT)),
-        ("Websocket mask 64kB", lambda: gomask_mask.mask(data_64k, key),
+        ("Websocket mask 64kB", masks_in, lambda: gomask_mask.mask(data_64k, key),
          lambda: native_mask(data_64k, key)),
-        ("Websocket masking (256kB)", lambda: gomask_mask.mask(data_256k, key),
+        ("Websocket masking (256kB)", masks_in, lambda: gomask_mask.mask(data_256k, key),
          lambda: native_mask(data_256k, key)),
     ]  # fmt: skip
-    results = []
-    for name, dynamic, native in rows:
+    results: list[dict[str, object]] = []
+    for name, ran, dynamic, native in rows:
+        if ran is None and examples_error is not None:  # the examples call Go
+            results.append({"name": name, "dynamic": None, "not_run": examples_error})
+            progress(f"not run: {name}")
+            continue
         with stdout_silenced():
             go_s, py_s = time_call(dynamic, seconds), time_call(native, seconds)
-        results.append({"name": name, "dynamic_s": go_s, "native_s": py_s})
+        results.append({"name": name, "dynamic": ran or "go", "dynamic_s": go_s, "native_s": py_s})
         progress(f"measured {name}")
     return results
 
 
+#: What ran gomask's side of a row ("dynamic" of seed_table), as the speed-up says it.
+_RAN = {"go": "Go", "python": "gomask's Python"}
+
+
 def _print_seed_table(results: list[dict[str, Any]]) -> None:
-    print("\nThe demo's benchmark: Dynamic is the call into Go, Native the same work in Python.")
+    ran = {row["dynamic"] for row in results}
+    if ran == {"go"}:
+        print(
+            "\nThe demo's benchmark: Dynamic is the call into Go, Native the same work in Python."
+        )
+    else:
+        print(
+            "\nThe demo's benchmark: Dynamic is gomask's call, into Go where the speed-up says Go "
+            "and in gomask's\npure-Python implementation where it says gomask's Python "
+            f"({_native.PURE_REASON}); Native is the same\nwork in plain Python."
+        )
     print(f"{'':<26} {'Dynamic':>12} {'Native':>12}  speed-up")
     for row in results:
+        if row["dynamic"] is None:
+            print(f"{row['name']:<26} {'not run':>12} {'':>12}  {row['not_run']}")
+            continue
         go_s, py_s = float(row["dynamic_s"]), float(row["native_s"])
         ratio = py_s / go_s
-        faster = f"Go x{ratio:,.0f} faster" if ratio >= 1 else f"Python x{1 / ratio:.1f} faster"
+        who, other = _RAN[row["dynamic"]], "Python" if row["dynamic"] == "go" else "Native"
+        faster = f"{who} x{ratio:,.0f} faster" if ratio >= 1 else f"{other} x{1 / ratio:.1f} faster"
         print(f"{row['name']:<26} {duration(go_s):>12} {duration(py_s):>12}  {faster}")
+    if "go" in ran:
+        print(
+            "A call into Go costs a fixed fraction of a microsecond, so Python wins the tiny calls "
+            "(printing,\na small JSON document); on bulk data (masking kilobytes) the Go loop "
+            "wins by orders of magnitude."
+        )
+    if "python" in ran:
+        print(
+            "gomask's pure-Python masking XORs the payload as one big integer: well ahead of a "
+            "byte loop,\nwell behind Go."
+        )
     print(
-        "A call into Go costs a fixed fraction of a microsecond, so Python wins the tiny calls "
-        "(printing,\na small JSON document); on bulk data (masking kilobytes) the Go loop wins "
-        "by orders of magnitude.\nThe Native masking here is a plain Python loop: the "
-        "WebSocket libraries do much better (--peers)."
+        "The Native masking here is a plain Python loop: the WebSocket libraries do much "
+        "better (--peers)."
     )
 
 

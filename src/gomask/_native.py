@@ -38,7 +38,7 @@ from ctypes import (
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from gomask._abi import ABI_VERSION, library_filename
+from gomask._abi import ABI_VERSION, environment_flag, library_filename
 
 #: Environment variable naming the library to load instead of the packaged
 #: one. It is trusted input: whatever it names is loaded into the process.
@@ -84,35 +84,38 @@ def packaged_library_path() -> Path:
     return Path(__file__).resolve().parent / library_filename()
 
 
-#: The environment variable that selects the pure-Python implementation.
+#: The environment variable that selects the pure-Python implementation
+#: (on: 1, true, yes, on; off: 0, false, no, off, empty; anything else is an
+#: error, raised at import).
 PURE_ENV = "GOMASK_PURE"
 
+#: The file the pure-Python build writes into the package (setup.py): why
+#: the build made the package without the Go library, in the build's words.
+PURE_BUILD_FILE = "_pure_build.txt"
 
-def _built_pure() -> bool:
-    """Whether this gomask was installed from the pure-Python wheel (built
-    for platforms without a Go build, or from source on musl libc): the
-    wheel metadata of the distribution that holds this very package."""
-    import importlib.metadata  # only where the library is missing
 
+def built_pure_because() -> str | None:
+    """Why this gomask was built as the pure-Python package (the reason its
+    build recorded next to this module), or None for a build with the library."""
     try:
-        dist = importlib.metadata.distribution("gomask")
-        here = Path(str(dist.locate_file("gomask"))).resolve()
-        wheel = dist.read_text("WHEEL") or ""
-    except (importlib.metadata.PackageNotFoundError, OSError):
-        return False
-    return here == Path(__file__).resolve().parent and "Root-Is-Purelib: true" in wheel
+        recorded = (Path(__file__).resolve().parent / PURE_BUILD_FILE).read_text("utf-8")
+    except OSError:
+        return None
+    return recorded.strip() or "the build recorded no reason"
 
 
 def _pure_reason() -> str | None:
-    if os.environ.get(PURE_ENV, "").strip() not in ("", "0"):
+    if environment_flag(PURE_ENV):
         return f"{PURE_ENV} is set"
     if sys.implementation.name not in ("cpython", "pypy"):
         return f"gomask calls Go from CPython and PyPy only, not {sys.implementation.name}"
-    if not os.environ.get(LIBRARY_ENV) and not packaged_library_path().exists() and _built_pure():
-        return (
-            "this is gomask's pure-Python build, for platforms without a Go build "
-            "(see the README's install section)"
-        )
+    if not os.environ.get(LIBRARY_ENV) and not packaged_library_path().exists():
+        built_pure = built_pure_because()
+        if built_pure is not None:
+            return (
+                f"this is gomask's pure-Python build, without the Go library, made so because "
+                f"{built_pure} (see the README's install section)"
+            )
     return None
 
 
@@ -288,6 +291,16 @@ class Library:
 
 def _open(path: Path) -> Library:
     if not path.is_file():
+        built_pure = None if os.environ.get(LIBRARY_ENV) else built_pure_because()
+        if built_pure is not None:
+            # Nothing to reinstall or rebuild: this build has no library by design.
+            raise ImportError(
+                f"gomask: this is its pure-Python build, which has no Go library (made so "
+                f"because {built_pure}): gomask.mask masks in pure Python, and what calls Go "
+                "(gomask.examples) cannot run here. For a build with the library, see the "
+                "README's install section.",
+                path=str(path),
+            )
         _fail(path, "its Go library is missing")
     truncated = _truncated_elf(path)
     if truncated:

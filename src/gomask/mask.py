@@ -526,12 +526,58 @@ class _CallableModule(types.ModuleType):
     """This module, callable as its :func:`mask`.
 
     ``from gomask import mask`` gives this module (the package's submodule
-    of that name); calling it masks, as ``gomask.mask.mask`` does, so that
-    ``mask(data, key)`` works whichever way it was imported.
+    of that name; ``import gomask.mask`` and ``gomask.mask.Masker`` need it
+    to stay one), so the module behaves as the function it looks like:
+    calling it is calling :func:`mask`, it pickles by reference (process
+    pools) and introspects as :func:`mask` (:data:`__signature__`,
+    ``__qualname__``). Its ``__name__`` stays the module's: the import
+    system, pydoc, doctest and ``inspect.getmodule`` know a module by it.
     """
 
-    def __call__(self, data: Buffer, key: Buffer, offset: int = 0) -> bytes:
-        return mask(data, key, offset)
+    # The function itself, not a method that calls it: a call through the
+    # module adds no frame of its own (the type's call slot gets mask from
+    # the staticmethod and calls it), and a wrong call raises mask()'s own
+    # TypeError ("mask() got an unexpected keyword argument 'offs'").
+    __call__ = staticmethod(mask)
 
+    @property
+    def __signature__(self) -> Any:
+        """mask()'s signature, for inspect.signature (which would take a
+        staticmethod __call__'s first parameter for ``self``)."""
+        import inspect  # only when asked: importing gomask stays light
+
+        return inspect.signature(mask)
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # By reference, as a function pickles: unpickling imports this module.
+        import importlib
+
+        return importlib.import_module, (__name__,)
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]}, callable as mask(data, key, offset=0)>"
+
+
+#: What a function has, for the callable module: its name as mask()'s.
+__qualname__ = "mask"
+
+
+def _doc_with_the_call(module_doc: str, function_doc: str) -> str:
+    """The module's doc with mask()'s after its first line: help(mask) is
+    help on this module (pydoc documents any module as one), and shows first
+    what calling it does."""
+    first, *lines = function_doc.splitlines()
+    indent = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
+    call = "\n".join(f"    {line[indent:]}".rstrip() for line in [" " * indent + first, *lines])
+    synopsis, _, rest = module_doc.partition("\n\n")
+    return (
+        f"{synopsis}\n\nThis module is callable: ``from gomask import mask`` gives it, and\n"
+        "calling it is calling its function ``mask(data, key, offset=0) -> bytes``:\n\n"
+        f"{call.rstrip()}\n\n{rest}"
+    )
+
+
+if __doc__ is not None and mask.__doc__ is not None:  # None under python -OO
+    __doc__ = _doc_with_the_call(__doc__, mask.__doc__)
 
 sys.modules[__name__].__class__ = _CallableModule
