@@ -394,7 +394,10 @@ func newError(code C.int32_t, message string) *C.gomask_error {
 }
 
 // goBytes views C memory as a Go slice without copying. The slice must not
-// outlive the export call that received p.
+// outlive the export call that received p. The caller has checked that p
+// is not NULL where n > 0 and that n fits in an int: unsafe.Slice's own
+// checks are a recoverable panic in a normal build but a fatal error in a
+// checkptr build (-race, -asan), which the host could not survive.
 func goBytes(p *C.uint8_t, n C.size_t) []byte {
 	if n == 0 {
 		return nil
