@@ -37,13 +37,14 @@ if [ ! -e "$runtime" ]; then
     exit 1
 fi
 abi=$("$PYTHON" -c 'import runpy; print(runpy.run_path("src/gomask/_abi.py")["ABI_VERSION"])')
+version=$("$PYTHON" -c 'import runpy; print(runpy.run_path("src/gomask/_version.py")["__version__"])')
 out=build/asan/libgomask.so
 mkdir -p build/asan
 
 run() { echo "+ $*"; "$@"; }
 (cd gosrc && run env GOROOT="$goroot" GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=1 CC="$CC" \
     "$goroot/bin/go" build -asan -tags purego -buildmode=c-shared \
-    -ldflags "-X main.abiVersion=$abi -X main.version=asan" -o "../$out" .)
+    -ldflags "-X main.abiVersion=$abi -X main.version=$version" -o "../$out" .)
 
 # Not the tests that fork pytest itself: gcc 12's libasan (LLVM 14's
 # sanitizer runtime) takes no lock around fork(), so a child forked while
