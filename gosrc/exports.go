@@ -6,8 +6,19 @@
 //     after the call returns (cgo pointer rules);
 //   - the result is NULL on success or a gomask_error the caller releases
 //     with gomask_error_free;
+//   - every argument is checked before it is used: a NULL pointer with a
+//     non-zero length (or where a result is to be written), a length or a
+//     count beyond Go's int, counts whose arrays do not fit in memory and
+//     lengths whose sum wraps around are GOMASK_EVALUE or GOMASK_EOVERFLOW
+//     errors. A check describes what is wrong in Go memory (abiError);
+//     only the export turns it into the one C error it returns, so no
+//     error path allocates anything it does not hand over;
+//   - exports that return void cannot fail: they accept every value of
+//     their arguments (a NULL result pointer is not written);
 //   - panics are recovered and reported as GOMASK_EPANIC errors, since an
-//     unrecovered panic would abort the host interpreter;
+//     unrecovered panic would abort the host interpreter; none is expected
+//     from any argument (tests/test_abi.py calls every export of the
+//     generated header with hostile ones);
 //   - memory handed to the caller is C memory, released by the matching
 //     gomask_*_free export.
 //
@@ -115,7 +126,7 @@ func gomask_mask(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) (err *C.gomask
 	defer cthread.Return()
 	defer recoverPanic(&err)
 	if e := checkMask(dst, src, n, key); e != nil {
-		return e
+		return e.c()
 	}
 	d, s, k := goBytes(dst, n), goBytes(src, n), goKey(key)
 	if workers := split.workers.Load(); workers > 1 && uint64(n) >= split.threshold.Load() {
@@ -171,8 +182,13 @@ func gomask_set_parallelism(threshold, workers C.size_t) {
 
 //export gomask_parallelism
 func gomask_parallelism(threshold, workers *C.size_t) {
-	*threshold = C.size_t(split.threshold.Load())
-	*workers = C.size_t(split.workers.Load())
+	// Either may be NULL: that setting is not reported.
+	if threshold != nil {
+		*threshold = C.size_t(split.threshold.Load())
+	}
+	if workers != nil {
+		*workers = C.size_t(split.workers.Load())
+	}
 }
 
 // gomask_mask_batch masks count payloads laid out back to back, each with
@@ -185,28 +201,13 @@ func gomask_parallelism(threshold, workers *C.size_t) {
 func gomask_mask_batch(dst, src *C.uint8_t, n C.size_t, lens *C.size_t, count C.size_t, keys *C.uint8_t, keysLen C.size_t) (err *C.gomask_error) {
 	defer cthread.Return()
 	defer recoverPanic(&err)
-	if uint64(count) > math.MaxInt/wsmask.KeySize {
-		return newError(C.GOMASK_EOVERFLOW, "gomask_mask_batch: count does not fit in an int")
+	if e := checkBatch(unsafe.Pointer(dst), unsafe.Pointer(src), uint64(n), unsafe.Pointer(lens), uint64(count), unsafe.Pointer(keys), uint64(keysLen)); e != nil {
+		return e.c()
 	}
-	if uint64(keysLen) != uint64(count)*wsmask.KeySize {
-		return newError(C.GOMASK_EVALUE, fmt.Sprintf("gomask_mask_batch: %d key bytes for %d payloads", uint64(keysLen), uint64(count)))
-	}
-	if e := checkMask(dst, src, n, keys); e != nil && count > 0 {
-		return e
-	}
-	if count > 0 && lens == nil {
-		return newError(C.GOMASK_EVALUE, "gomask_mask_batch: NULL lengths with a non-zero count")
-	}
-	l := unsafe.Slice(lens, int(count))
-	total := uint64(0)
-	for _, size := range l {
-		total += uint64(size)
-		if total > uint64(n) {
-			return newError(C.GOMASK_EVALUE, "gomask_mask_batch: the lengths add up to more than n")
-		}
-	}
-	if total != uint64(n) {
-		return newError(C.GOMASK_EVALUE, fmt.Sprintf("gomask_mask_batch: the lengths add up to %d, not n = %d", total, uint64(n)))
+	// size_t has the width of uintptr wherever Go builds c-shared libraries.
+	l := unsafe.Slice((*uintptr)(unsafe.Pointer(lens)), int(count))
+	if e := checkLengths(l, uint64(n)); e != nil {
+		return e.c()
 	}
 	d, s, k := goBytes(dst, n), goBytes(src, n), goBytes(keys, keysLen)
 	for i, size := range l {
@@ -216,12 +217,69 @@ func gomask_mask_batch(dst, src *C.uint8_t, n C.size_t, lens *C.size_t, count C.
 	return nil
 }
 
-func checkMask(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) *C.gomask_error {
+// abiError is what a check found wrong with an export's arguments, in Go
+// memory: the export converts it (c) into the gomask_error it returns, so
+// that a check can never allocate an error nobody returns.
+type abiError struct {
+	code    C.int32_t
+	message string
+}
+
+func (e *abiError) c() *C.gomask_error { return newError(e.code, e.message) }
+
+func valueError(format string, args ...any) *abiError {
+	return &abiError{C.GOMASK_EVALUE, fmt.Sprintf(format, args...)}
+}
+
+func overflowError(format string, args ...any) *abiError {
+	return &abiError{C.GOMASK_EOVERFLOW, fmt.Sprintf(format, args...)}
+}
+
+// checkBatch checks gomask_mask_batch's pointers and sizes, before any is
+// used: count payloads need count lengths of a size_t each and 4 * count
+// key bytes, all within Go's int; NULL only where nothing is read through
+// it (count or n is 0).
+func checkBatch(dst, src unsafe.Pointer, n uint64, lens unsafe.Pointer, count uint64, keys unsafe.Pointer, keysLen uint64) *abiError {
+	if count > math.MaxInt/max(wsmask.KeySize, uint64(unsafe.Sizeof(uintptr(0)))) {
+		return overflowError("gomask_mask_batch: %d payloads: their lengths or keys do not fit in an int", count)
+	}
+	if keysLen != count*wsmask.KeySize {
+		return valueError("gomask_mask_batch: %d key bytes for %d payloads", keysLen, count)
+	}
+	if n > math.MaxInt {
+		return overflowError("gomask_mask_batch: length %d does not fit in an int", n)
+	}
+	if n > 0 && (dst == nil || src == nil) {
+		return valueError("gomask_mask_batch: NULL buffer with a non-zero length")
+	}
+	if count > 0 && (lens == nil || keys == nil) {
+		return valueError("gomask_mask_batch: NULL lengths or keys with a non-zero count")
+	}
+	return nil
+}
+
+// checkLengths checks that the payload lengths add up to exactly n, without
+// letting their sum wrap around: each must fit in what is left of n.
+func checkLengths(lens []uintptr, n uint64) *abiError {
+	left := n
+	for i, size := range lens {
+		if uint64(size) > left {
+			return valueError("gomask_mask_batch: the lengths add up to more than n = %d (at payload %d)", n, i)
+		}
+		left -= uint64(size)
+	}
+	if left != 0 {
+		return valueError("gomask_mask_batch: the lengths add up to %d, not n = %d", n-left, n)
+	}
+	return nil
+}
+
+func checkMask(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) *abiError {
 	if key == nil || (n > 0 && (dst == nil || src == nil)) {
-		return newError(C.GOMASK_EVALUE, "gomask_mask: NULL buffer or key")
+		return valueError("gomask_mask: NULL buffer or key")
 	}
 	if uint64(n) > math.MaxInt {
-		return newError(C.GOMASK_EOVERFLOW, "gomask_mask: length does not fit in an int")
+		return overflowError("gomask_mask: length does not fit in an int")
 	}
 	return nil
 }
@@ -260,6 +318,9 @@ func gomask_hello_world() (err *C.gomask_error) {
 //export gomask_add
 func gomask_add(a, b C.int64_t, out *C.int64_t) (err *C.gomask_error) {
 	defer recoverPanic(&err)
+	if out == nil {
+		return newError(C.GOMASK_EVALUE, "add: NULL result pointer")
+	}
 	sum := int64(a) + int64(b)
 	if (sum > int64(a)) != (int64(b) > 0) {
 		return newError(C.GOMASK_EOVERFLOW, fmt.Sprintf("add: %d + %d overflows a 64-bit integer", int64(a), int64(b)))
@@ -269,11 +330,15 @@ func gomask_add(a, b C.int64_t, out *C.int64_t) (err *C.gomask_error) {
 }
 
 // gomask_parse_person decodes n bytes of JSON at doc into *out, which the
-// caller releases with gomask_person_free.
+// caller releases with gomask_person_free; *out is NULL after an error.
 //
 //export gomask_parse_person
 func gomask_parse_person(doc *C.char, n C.size_t, out **C.gomask_person) (err *C.gomask_error) {
 	defer recoverPanic(&err)
+	if out == nil {
+		return newError(C.GOMASK_EVALUE, "parse_person: NULL result pointer")
+	}
+	*out = nil // on every error
 	if n > 0 && doc == nil {
 		return newError(C.GOMASK_EVALUE, "parse_person: NULL document with a non-zero length")
 	}
@@ -311,6 +376,16 @@ func recoverPanic(err **C.gomask_error) {
 	}
 }
 
+// takeError returns the code and message of e, which it frees; 0 and "" for
+// NULL. For the tests of this package, which cannot use cgo themselves.
+func takeError(e *C.gomask_error) (code int, message string) {
+	if e == nil {
+		return 0, ""
+	}
+	defer gomask_error_free(e)
+	return int(e.code), C.GoString(e.message)
+}
+
 func newError(code C.int32_t, message string) *C.gomask_error {
 	e := (*C.gomask_error)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gomask_error{}))))
 	e.code = code
@@ -319,7 +394,10 @@ func newError(code C.int32_t, message string) *C.gomask_error {
 }
 
 // goBytes views C memory as a Go slice without copying. The slice must not
-// outlive the export call that received p.
+// outlive the export call that received p. The caller has checked that p
+// is not NULL where n > 0 and that n fits in an int: unsafe.Slice's own
+// checks are a recoverable panic in a normal build but a fatal error in a
+// checkptr build (-race, -asan), which the host could not survive.
 func goBytes(p *C.uint8_t, n C.size_t) []byte {
 	if n == 0 {
 		return nil

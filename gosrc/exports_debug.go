@@ -8,6 +8,7 @@ package main
 import "C"
 
 import (
+	"math"
 	"unsafe"
 
 	"gomask/internal/cthread"
@@ -27,11 +28,18 @@ func gomask_debug_empty(dst, src *C.uint8_t, n C.size_t, key *C.uint8_t) *C.goma
 
 // gomask_debug_panic panics on purpose so that tests can check that a Go
 // panic reaches Python as an exception; with runtimeError set it indexes
-// out of range (a runtime.Error) instead.
+// out of range (a runtime.Error) instead. A message it cannot read (NULL
+// with a length, a length beyond Go's int) is an error, not a panic.
 //
 //export gomask_debug_panic
 func gomask_debug_panic(msg *C.char, n C.size_t, runtimeError C.int) (err *C.gomask_error) {
 	defer recoverPanic(&err)
+	if uint64(n) > math.MaxInt {
+		return overflowError("debug_panic: length %d does not fit in an int", uint64(n)).c()
+	}
+	if n > 0 && msg == nil {
+		return valueError("debug_panic: NULL message with a non-zero length").c()
+	}
 	if runtimeError != 0 {
 		var table []int
 		_ = table[int(n)]

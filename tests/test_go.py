@@ -38,3 +38,4 @@ def test_go_test(go: tuple[list[str], dict[str, str]]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok  \tgomask/internal/wsmask" in result.stdout
     assert "ok  \tgomask/internal/person" in result.stdout
+    assert "ok  \tgomask\t" in result.stdout  # the export layer's checks (exports_test.go)

@@ -379,6 +379,44 @@ def test_websockets_legacy_framing_only_when_imported() -> None:
     assert "websockets.legacy.framing.apply_mask" in done.stdout
 
 
+@pytest.mark.parametrize("how", ["named", "all"])
+def test_websockets_legacy_framing_imported_after_install(how: str) -> None:
+    """websockets.legacy.framing imported after install() binds websockets'
+    own masker: installed() no longer claims websockets, and install() again,
+    with the same arguments, patches the module (its frames then reach gomask,
+    as stats() counts) and makes installed() true again."""
+    _need("websockets")
+    install = "i.install('websockets', min_size=0)" if how == "named" else "i.install(min_size=0)"
+    code = (
+        "import sys, warnings\n"
+        "from gomask import integrations as i\n"
+        f"assert 'websockets' in {install}\n"
+        "assert i.installed()[:1] == ('websockets',)\n"
+        "with warnings.catch_warnings():\n"
+        "    warnings.simplefilter('ignore')\n"
+        "    import websockets.legacy.framing as legacy\n"
+        "original = legacy.apply_mask\n"
+        "print('after import', i.installed())\n"
+        f"print('again', {install})\n"
+        "print('installed', i.installed())\n"
+        "data, key = bytes(range(9)), b'\\x01\\x02\\x03\\x04'\n"
+        "before = i.stats()['websockets'].gomask_calls\n"
+        "assert legacy.apply_mask(data, key) == original(data, key)\n"
+        "print('gomask calls', i.stats()['websockets'].gomask_calls - before)\n"
+        "i.uninstall()\n"
+        "assert legacy.apply_mask is original\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = dict(
+        line.split(" ", 1) for line in done.stdout.replace("gomask calls", "calls").splitlines()
+    )
+    assert "'websockets'" not in lines["after"], done.stdout
+    assert "'websockets'" in lines["again"], done.stdout
+    assert "'websockets'" in lines["installed"], done.stdout
+    assert lines["calls"] == "1", done.stdout
+
+
 def test_uninstall_leaves_a_later_patch_alone() -> None:
     _need("websockets")
     import websockets.frames as frames

@@ -214,7 +214,10 @@ class _Route:
 # --------------------------------------------------------------------------
 # Replacements, one builder per kind of patch point. They call gomask through
 # the module globals _mask and _mask_inplace (looked up per call), and take
-# the parameter names of the functions they replace.
+# the parameter names of the functions they replace. A length they measure
+# only chooses the masker: gomask's functions take the pointer and the length
+# they hand to Go from one buffer export of their own, so nothing measured
+# here reaches Go.
 
 
 def _apply_mask(original: Callable[..., bytes], route: _Route) -> Callable[..., bytes]:
@@ -270,8 +273,9 @@ class WsprotoMasker:
 
     def process(self, data: Buffer) -> bytearray:
         """Mask the next chunk of the frame's payload; returns it as a bytearray."""
-        n = len(data)  # type: ignore[arg-type]
-        if self._route.to_gomask(n):
+        # The length measured here only routes the chunk; the masker measures
+        # the buffer itself, and the stream moves on by what it returns.
+        if self._route.to_gomask(len(data)):  # type: ignore[arg-type]
             out = data if type(data) is bytearray else bytearray(data)
             _mask_inplace(out, self._key)
             self._theirs = None
@@ -279,8 +283,8 @@ class WsprotoMasker:
             if self._theirs is None:
                 self._theirs = self._original(self._key)
             out = self._theirs.process(data)
-        if n % KEY_SIZE:
-            shift = n % KEY_SIZE
+        shift = len(out) % KEY_SIZE
+        if shift:
             self._key = self._key[shift:] + self._key[:shift]
         return out
 
@@ -325,6 +329,9 @@ class AutobahnMasker:
 
     def process(self, data: Buffer) -> bytes:
         """Mask the next chunk; returns new bytes."""
+        # The length measured here only routes the chunk (and is autobahn's
+        # hint); the masker measures the buffer itself, and the pointer moves
+        # on by what it returns.
         n = len(data)  # type: ignore[arg-type]
         shift = self._pointer % KEY_SIZE
         key = self._key[shift:] + self._key[:shift] if shift else self._key
@@ -332,7 +339,7 @@ class AutobahnMasker:
             out = _mask(data, key)
         else:
             out = self._factory(key, n).process(data)
-        self._pointer += n
+        self._pointer += len(out)
         return out
 
 
@@ -395,6 +402,19 @@ class _Prepared:
     plan: Plan
     patches: list[_Patch]
     route: _Route | None
+
+    def is_complete(self) -> bool:
+        """Whether the plan still covers every point it would patch now: a
+        module of an "if imported" point imported since (websockets.legacy
+        .framing) bound the library's own masker when it was imported, and
+        install() patches it only when asked again."""
+        return not any(
+            point.library == self.plan.library
+            and point.when == "if imported"
+            and point.name not in self.plan.points
+            and point.name.rsplit(".", 1)[0] in sys.modules
+            for point in PATCH_POINTS
+        )
 
 
 def _prepare(library: str, asked: int | None) -> _Prepared:
@@ -555,7 +575,11 @@ def install(*libraries: str, min_size: int | None = None) -> tuple[str, ...]:
     autobahn's on PyPy) is left unpatched unless *min_size* is given, with a
     warning where it was named.
     Idempotent; asked again with another *min_size*, a library is patched
-    again with it. Returns the patched libraries in :data:`SUPPORTED` order.
+    again with it, and asked again after a module with a patch point was
+    imported (websockets.legacy.framing binds websockets' masker when it is
+    imported), that module is patched too: whatever install() returns is in
+    place when it returns. Returns the patched libraries in :data:`SUPPORTED`
+    order.
     """
     size = _checked_min_size(min_size)
     explicit = bool(libraries)
@@ -570,14 +594,21 @@ def install(*libraries: str, min_size: int | None = None) -> tuple[str, ...]:
         prepared: dict[str, _Prepared] = {}
         for name in names:
             current = _patched.get(name)
-            if current is not None and size in (None, current.plan.min_size):
+            if (
+                current is not None
+                and size in (None, current.plan.min_size)
+                and current.is_complete()
+            ):
                 continue  # patched already, as asked
             if explicit and not _available(name):
                 raise IntegrationError(
                     f"gomask.integrations: {name} is not installed; nothing was patched"
                 )
             try:
-                plan = _prepare_again(name, size) if current else _prepare(name, size)
+                if current is None:
+                    plan = _prepare(name, size)
+                else:  # with another min_size, or completed with the one it has
+                    plan = _prepare_again(name, current.plan.min_size if size is None else size)
             except IntegrationError as exc:
                 if explicit:
                     raise
@@ -641,11 +672,13 @@ def installed() -> tuple[str, ...]:
     """The libraries currently patched by gomask, in :data:`SUPPORTED` order.
 
     A library counts only while all of its patch points still hold gomask's
-    values.
+    values, and while it has no patch point that install() would patch now
+    but has not: a module imported since (websockets.legacy.framing) holds
+    the library's own masker until :func:`install` is called again.
     """
     with _lock:
         _forget_replaced()
-        return tuple(n for n in SUPPORTED if n in _patched)
+        return tuple(n for n in SUPPORTED if n in _patched and _patched[n].is_complete())
 
 
 def stats() -> dict[str, Counts]:
