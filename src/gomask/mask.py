@@ -53,6 +53,7 @@ import sys
 import threading
 import types
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable
 from ctypes import addressof, c_char, c_size_t, sizeof, string_at
 from itertools import accumulate
@@ -103,7 +104,12 @@ _ZEROED_MAX = 16 * 1024
 #: mask_batch() joins its payloads and makes one call while they average
 #: fewer bytes than this; from there a call each costs less than copying
 #: every byte twice more (into the joined payloads, out of the joined result).
-_BATCH_MEAN_MAX = 1024
+_BATCH_MEAN_MAX = 8 * 1024
+
+#: mask_batch() joins at most this many bytes of payloads for one call: a
+#: larger join and result are fresh memory from the system on every call
+#: (beyond glibc's mmap threshold, 128 KiB), which costs more than calls.
+_BATCH_GROUP_MAX = 64 * 1024
 
 #: Whether (and how) Go masks in this process: the interpreter, unless the
 #: pure-Python implementation was chosen or built.
@@ -257,17 +263,44 @@ def mask_batch(payloads: Iterable[Buffer], keys: Buffer | Iterable[Buffer]) -> l
     items = _batch_payloads(payloads)  # a snapshot, as bytes
     count = len(items)
     key_bytes = _batch_keys(keys, count)  # 4 * count bytes
-    source = b"".join(items) if _GO_CPYTHON else b""
-    n = len(source)
+    lengths = array(_SIZE_T_CODE, map(len, items))  # size_t[count], from the same snapshot
+    n = sum(lengths)
     if n >= count * _BATCH_MEAN_MAX or not _GO_CPYTHON:
         # A call each (on PyPy, whose JIT inlines mask(), that costs nothing more).
-        return [mask(p, key_bytes[4 * i : 4 * i + 4]) for i, p in enumerate(items)]
-    # Everything Go reads is this call's own and immutable or unreachable
-    # by other code: the joined payloads and keys (bytes) and the lengths.
-    lengths = array(_SIZE_T_CODE, map(len, items))  # size_t[count], from the same snapshot
+        return list(map(mask, items, [key_bytes[i : i + 4] for i in range(0, 4 * count, 4)]))
+    if n <= _BATCH_GROUP_MAX:
+        return _mask_joined(items, lengths, n, key_bytes)
+    # In groups of consecutive payloads of up to _BATCH_GROUP_MAX bytes
+    # together (or one larger payload alone).
+    ends = list(accumulate(lengths))
+    out: list[bytes] = []
+    first = 0
+    while first < count:
+        base = ends[first - 1] if first else 0
+        last = max(bisect_right(ends, base + _BATCH_GROUP_MAX, first), first + 1)
+        out += _mask_joined(
+            items[first:last],
+            lengths[first:last],
+            ends[last - 1] - base,
+            key_bytes[4 * first : 4 * last],
+        )
+        first = last
+    return out
+
+
+def _mask_joined(
+    items: list[bytes] | tuple[bytes, ...], lengths: array[int], n: int, key_bytes: bytes
+) -> list[bytes]:
+    """Payloads of *n* bytes in all masked in one call, with their keys.
+
+    Everything Go reads is this call's own, and immutable or out of other
+    code's reach: the joined payloads and the keys (bytes), and *lengths*.
+    """
+    source = b"".join(items)  # n bytes: the same snapshot as lengths
     out = bytes(n) if n < _ZEROED_MAX else _new_bytes(None, n)
     lib = _native.loaded or _native.load()
     call = lib.mask_batch_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_batch
+    count = len(lengths)
     pinned = _pin(lengths) if count else None
     error = call(
         out,
@@ -280,6 +313,8 @@ def mask_batch(payloads: Iterable[Buffer], keys: Buffer | Iterable[Buffer]) -> l
     )
     del pinned
     lib.check(error)
+    if count == 1:
+        return [out]
     ends = list(accumulate(lengths))
     return [out[start:end] for start, end in zip([0, *ends], ends, strict=False)]
 
