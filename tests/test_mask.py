@@ -540,3 +540,30 @@ def test_pure_parallelism_reports_values_set_parallelism_accepts(
     gm.set_parallelism(*reported)
     gm.set_parallelism(threshold=5)
     assert gm.get_parallelism() == (5, 1)
+
+
+def test_pypy_route_reentered_between_go_and_the_copy_keeps_its_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyPy's route: Go writes into a buffer that Python copies out after
+    the call. A call that re-enters on the same thread in between (a signal
+    handler, a finalizer: Python code runs there) must not get that buffer.
+    The route is forced here on any interpreter: the re-entry runs inside
+    the copy-out itself."""
+    monkeypatch.setattr(gm, "_GO_CPYTHON", False)
+    monkeypatch.setattr(gm, "_GO_PYPY", True)
+    copy_out = gm.string_at
+    first = os.urandom(gm.PYPY_GO_MIN_SIZE + 100)
+    other = os.urandom(gm.PYPY_GO_MIN_SIZE + 50)
+    reentered: list[bytes] = []
+    calls = []
+
+    def reentering_copy_out(address: object, size: int) -> bytes:
+        calls.append(size)
+        if len(calls) == 1:  # the outer call: another one re-enters here
+            reentered.append(mask(other, RFC_KEY[::-1]))
+        return copy_out(address, size)
+
+    monkeypatch.setattr(gm, "string_at", reentering_copy_out)
+    assert mask(first, RFC_KEY) == fast_spec(first, RFC_KEY)
+    assert reentered == [fast_spec(other, RFC_KEY[::-1])]

@@ -360,7 +360,9 @@ def _mask_on_pypy(data: bytes, key: bytes) -> bytes:
     out = _take_scratch(n)
     raw = _native.pointer_to
     lib.check(lib.mask(addressof(out), raw(data), n, raw(key)))
-    result = string_at(out, n)
+    # string_at() takes a C int length on PyPy: a buffer of exactly n bytes
+    # (beyond the scratch buffer's size) is copied out whole instead.
+    result: bytes = out.raw if len(out) == n else string_at(out, n)
     _give_back_scratch(out)
     return result
 
