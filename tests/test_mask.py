@@ -567,3 +567,27 @@ def test_pypy_route_reentered_between_go_and_the_copy_keeps_its_result(
     monkeypatch.setattr(gm, "string_at", reentering_copy_out)
     assert mask(first, RFC_KEY) == fast_spec(first, RFC_KEY)
     assert reentered == [fast_spec(other, RFC_KEY[::-1])]
+
+
+def test_bad_input_is_named_before_a_first_call_loads_the_library(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The library is loaded before a call takes its export; on the first
+    call, bad input is still named as such, not lost in a load (here one
+    that fails)."""
+    if gm.implementation() != "go" or not gm._GO_CPYTHON:
+        pytest.skip("CPython's route into Go")
+
+    def no_load() -> None:
+        raise ImportError("the library is not loaded in this test")
+
+    monkeypatch.setattr(gm._native, "loaded", None)
+    monkeypatch.setattr(gm._native, "load", no_load)
+    with pytest.raises(TypeError, match="data must be a bytes-like object"):
+        mask(object(), RFC_KEY)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must be writable"):
+        mask_inplace(b"read-only", RFC_KEY)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        mask_inplace(memoryview(bytearray(8))[::2], RFC_KEY)
+    with pytest.raises(ImportError, match="not loaded in this test"):
+        mask(memoryview(b"good"), RFC_KEY)

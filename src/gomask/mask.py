@@ -336,7 +336,7 @@ def _mask_buffer(data: object, key: bytes, name: str) -> bytes:
         if _GO_PYPY and len(data) >= PYPY_GO_MIN_SIZE:
             return _mask_on_pypy(data, key)
         return _fallback.mask(data, key)
-    lib = _native.loaded or _native.load()  # before the export
+    lib = _native.loaded or _load_after_checking(data, name)  # before the export
     with _view(data, name) as view:  # the export
         if view.readonly or not view.c_contiguous:
             copy = view.tobytes()  # no export to pin: a copy, from the same view
@@ -373,7 +373,7 @@ def _mask_inplace(buffer: object, key: bytes, name: str, instead: str) -> int:
     copying function to suggest for a read-only buffer."""
     if not _GO_CPYTHON:
         return _mask_inplace_in_python(buffer, key, name, instead)
-    lib = _native.loaded or _native.load()  # before the export
+    lib = _native.loaded or _load_after_checking(buffer, name, instead)  # before the export
     if buffer.__class__ is bytearray:  # writable, contiguous, of bytes
         whole = _pin_any(buffer)  # the export
         n = len(buffer)  # after the export, which keeps it
@@ -399,6 +399,17 @@ def _mask_inplace(buffer: object, key: bytes, name: str, instead: str) -> int:
         del pinned  # releases the export, before the view is released
     lib.check(error)
     return n
+
+
+def _load_after_checking(buffer: object, name: str, instead: str | None = None) -> _native.Library:
+    """The library, loaded by the first call of a process (or of a forked
+    child) once *buffer* is known to be good: bad input says so, whether the
+    library loads or not. The export the call uses is taken afterwards."""
+    if buffer.__class__ is not bytearray:
+        with _view(buffer, name) as view:
+            if instead is not None:
+                _check_writable(view, buffer, name, instead)
+    return _native.load()
 
 
 def _mask_inplace_in_python(buffer: object, key: bytes, name: str, instead: str) -> int:
