@@ -3,10 +3,11 @@
 The cost of a call against the leanest typed-ctypes binding of the same job
 (allocate the result, or pin the buffer, and make one call with the same
 arguments into an empty Go function of the same prototype), the batch API
-against a loop of calls, and what each size cut-off of ``gomask.mask`` saves
-at a size below it and one above (each forced both ways).
+against a loop of calls (1000 payloads of 125 B, and by payload size), and
+what each size cut-off of ``gomask.mask`` saves at a size below it and one
+above (each forced both ways).
 
-    python benchmarks/calls.py [--budget 0.04] [--json]
+    python benchmarks/calls.py [--budget 0.04] [--cpu] [--json]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import importlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -106,6 +108,33 @@ def batch_comparison(budget: float, count: int = 1000, size: int = 125) -> dict[
     return {"count": count, "size": size, "seconds": best_of(timed, budget, 5)}
 
 
+#: Payload sizes of the batch API against a loop of calls, and how many of each.
+BATCH_SIZES = ((125, 1000), (KiB, 500), (4 * KiB, 200), (16 * KiB, 100), (64 * KiB, 50))
+
+
+def batch_by_size(budget: float) -> list[dict[str, Any]]:
+    """mask_batch() against a loop of mask() at each of BATCH_SIZES (keys
+    packed for the batch, listed for the loop, as each takes them best)."""
+    rows = []
+    for size, count in BATCH_SIZES:
+        payloads = [os.urandom(size) for _ in range(count)]
+        key_bytes = os.urandom(4 * count)
+        keys = [key_bytes[4 * i : 4 * i + 4] for i in range(count)]
+
+        def loop(
+            payloads: list[bytes], keys: list[bytes], mask: Any = gomask_mask.mask
+        ) -> list[bytes]:
+            return [mask(p, k) for p, k in zip(payloads, keys, strict=True)]
+
+        timed = {
+            "mask_batch": Timed(gomask_mask.mask_batch, payloads, key_bytes),
+            "loop": Timed(loop, payloads, keys),
+        }
+        seconds = best_of(timed, budget, 5)
+        rows.append({"size": size, "count": count, "seconds": seconds})
+    return rows
+
+
 def cutoff_cases() -> list[tuple[str, str, tuple[int, int], tuple[str, str]]]:
     """The size cut-offs of gomask.mask that apply here: (attribute, the
     function timed, a size below it and one above, the routes below and from it)."""
@@ -188,6 +217,19 @@ def _print_batch(batch: dict[str, Any]) -> None:
         )
 
 
+def _print_batch_by_size(rows: list[dict[str, Any]]) -> None:
+    print(
+        "\nmask_batch against a loop of mask(), by payload size (loop ÷ batch above 1: the "
+        f"batch is faster)\n{'size':>8} {'count':>6} {'batch µs':>10} {'loop µs':>10} {'ratio':>6}"
+    )
+    for row in rows:
+        batch, loop = row["seconds"]["mask_batch"], row["seconds"]["loop"]
+        print(
+            f"{size_name(row['size']):>8} {row['count']:>6} {batch * 1e6:>10.1f} "
+            f"{loop * 1e6:>10.1f} {loop / batch:>6.2f}"
+        )
+
+
 def _print_cutoffs(results: list[dict[str, Any]]) -> None:
     if not results:
         print("\nCut-offs of gomask.mask: none applies (the pure-Python implementation)")
@@ -217,10 +259,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=0.04, help="seconds per timed batch")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time the calling thread's CPU time, not wall time (for a busy machine)",
+    )
     args = parser.parse_args(argv)
+    if args.cpu:
+        Timed.clock = time.thread_time
     report: dict[str, Any] = {"machine": machine()}
     report["overhead"] = call_overhead(args.budget)
     report["batch"] = batch_comparison(args.budget)
+    report["batch_by_size"] = batch_by_size(args.budget)
     report["cutoffs"] = cutoffs(args.budget)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -228,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_machine(report["machine"])
     _print_overhead(report["overhead"])
     _print_batch(report["batch"])
+    _print_batch_by_size(report["batch_by_size"])
     _print_cutoffs(report["cutoffs"])
     return 0
 

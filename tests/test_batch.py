@@ -145,3 +145,49 @@ def test_batch_rejects_non_iterables() -> None:
 
 def test_batch_is_exported() -> None:
     assert "mask_batch" in gm.__all__
+
+
+def test_batch_in_groups_and_one_call_each() -> None:
+    """Payloads averaging under _BATCH_MEAN_MAX are joined in groups of up to
+    _BATCH_GROUP_MAX bytes (a larger payload alone), from there masked with a
+    call each: every payload is masked with its own key whichever way."""
+    sizes = [0, 1, 700, gm._BATCH_GROUP_MAX + 5, 3, 2000, gm._BATCH_GROUP_MAX, 9]
+    sizes += [999] * 150 + [gm._BATCH_GROUP_MAX - 1, 1]
+    for payload_sizes in (sizes, [gm._BATCH_MEAN_MAX] * 3, [gm._BATCH_MEAN_MAX - 1] * 20):
+        payloads = [os.urandom(n) for n in payload_sizes]
+        packed = os.urandom(4 * len(payloads))
+        assert mask_batch(payloads, packed) == expected_batch(payloads, split_keys(packed))
+
+
+class CallersOwnError(TypeError):
+    pass
+
+
+def test_batch_keeps_the_callers_own_error() -> None:
+    """A TypeError raised inside the caller's generator is the caller's, not
+    a sign that the argument is not iterable: it propagates as it is."""
+
+    def failing(items: list[bytes]) -> object:
+        yield from items
+        raise CallersOwnError("raised by the caller's generator")
+
+    with pytest.raises(CallersOwnError, match="the caller's generator"):
+        mask_batch(failing([b"ab", b"cd"]), b"abcdabcd")
+    with pytest.raises(CallersOwnError, match="the caller's generator"):
+        mask_batch([b"ab", b"cd"], failing([b"abcd", b"efgh"]))
+
+    def plain_type_error() -> object:
+        yield b"ab"
+        raise TypeError("a TypeError of the caller's")
+
+    with pytest.raises(TypeError, match="a TypeError of the caller's"):
+        mask_batch(plain_type_error(), b"abcd")
+    with pytest.raises(TypeError, match="a TypeError of the caller's"):
+        mask_batch([b"ab"], plain_type_error())
+
+
+def test_batch_names_what_is_not_iterable() -> None:
+    with pytest.raises(TypeError, match="payloads must be an iterable of bytes-like objects"):
+        mask_batch(5, b"abcd")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="keys must be a bytes-like object or an iterable"):
+        mask_batch([b"ab"], object())  # type: ignore[arg-type]

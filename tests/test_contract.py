@@ -29,6 +29,7 @@ CUT_OFFS = {
     "GIL released": gm.GIL_RELEASE_THRESHOLD,
     "Go on PyPy": gm.PYPY_GO_MIN_SIZE,
     "PyPy's scratch buffer": gm._PYPY_SCRATCH_MAX,
+    "mask_batch, a call each": gm._BATCH_MEAN_MAX,
 }
 SIZES = sorted({0, 1, 3, 4, 5, 33} | {c + d for c in CUT_OFFS.values() for d in (-1, 0, 1)})
 KEY = bytes.fromhex("a1b2c3d4")

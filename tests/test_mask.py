@@ -5,6 +5,7 @@ size): results, Masker and wstx semantics, argument checking, pinning."""
 from __future__ import annotations
 
 import array
+import ctypes
 import itertools
 import operator
 import os
@@ -474,3 +475,119 @@ def test_fast_paths_work_in_a_forked_child() -> None:
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@needs_numpy
+@pytest.mark.parametrize("dtype", ["datetime64[s]", "timedelta64[ms]"])
+def test_numpy_dates_are_refused_with_a_type_error(dtype: str) -> None:
+    """numpy exports no buffer for datetime64 and timedelta64 (memoryview()
+    raises numpy's ValueError): every argument that takes bytes says
+    TypeError, with the way out."""
+    dates = np.zeros(4, dtype=dtype)
+    calls = {
+        "data": lambda: mask(dates, RFC_KEY),
+        "buffer": lambda: mask_inplace(dates, RFC_KEY),
+        "key": lambda: mask(b"abcd", dates[:1]),
+        "chunk": lambda: Masker(RFC_KEY).process(dates),
+        r"payloads\[0\]": lambda: mask_batch([dates], RFC_KEY),
+        "keys": lambda: mask_batch([b"ab"], dates[:1]),
+    }
+    for name, call in calls.items():
+        with pytest.raises(
+            TypeError, match=rf"^{name} must be a bytes-like object.*view\('int64'\)"
+        ):
+            call()
+    assert mask(dates.view("int64"), RFC_KEY) == spec_mask(dates.tobytes(), RFC_KEY)
+
+
+def test_parallelism_settings_are_checked_against_size_t() -> None:
+    """0 and negatives get one message; values a size_t cannot hold raise
+    OverflowError naming the range, instead of wrapping around (2**64 + 1
+    used to become 1); what get_parallelism() reports, set_parallelism()
+    accepts."""
+    before = gm.get_parallelism()
+    size_max = 2 ** (8 * ctypes.sizeof(ctypes.c_size_t)) - 1
+    try:
+        for name in ("threshold", "workers"):
+            messages = set()
+            for value in (0, -1, -(2**70)):
+                with pytest.raises(
+                    ValueError, match=f"^{name}.* must be between 1 and {size_max}, got"
+                ) as info:
+                    gm.set_parallelism(**{name: value})
+                messages.add(str(info.value).rsplit(" got ", 1)[0])
+            assert len(messages) == 1
+            for value in (size_max + 1, 2**64 + 1, 10**30):
+                with pytest.raises(OverflowError, match=f"between 1 and {size_max}"):
+                    gm.set_parallelism(**{name: value})
+            assert gm.get_parallelism() == before
+        gm.set_parallelism(threshold=size_max)
+        assert gm.get_parallelism().threshold == size_max
+        gm.set_parallelism(*gm.get_parallelism())
+    finally:
+        gm.set_parallelism(*before)
+
+
+def test_pure_parallelism_reports_values_set_parallelism_accepts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gm, "_GO_CPYTHON", False)
+    monkeypatch.setattr(gm, "_GO_PYPY", False)
+    monkeypatch.setattr(gm._native, "_split_request", (None, None))
+    monkeypatch.setattr(gm._native, "loaded", None)
+    reported = gm.get_parallelism()
+    assert reported == (16 << 20, 1)
+    gm.set_parallelism(*reported)
+    gm.set_parallelism(threshold=5)
+    assert gm.get_parallelism() == (5, 1)
+
+
+def test_pypy_route_reentered_between_go_and_the_copy_keeps_its_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyPy's route: Go writes into a buffer that Python copies out after
+    the call. A call that re-enters on the same thread in between (a signal
+    handler, a finalizer: Python code runs there) must not get that buffer.
+    The route is forced here on any interpreter: the re-entry runs inside
+    the copy-out itself."""
+    monkeypatch.setattr(gm, "_GO_CPYTHON", False)
+    monkeypatch.setattr(gm, "_GO_PYPY", True)
+    copy_out = gm.string_at
+    first = os.urandom(gm.PYPY_GO_MIN_SIZE + 100)
+    other = os.urandom(gm.PYPY_GO_MIN_SIZE + 50)
+    reentered: list[bytes] = []
+    calls = []
+
+    def reentering_copy_out(address: object, size: int) -> bytes:
+        calls.append(size)
+        if len(calls) == 1:  # the outer call: another one re-enters here
+            reentered.append(mask(other, RFC_KEY[::-1]))
+        return copy_out(address, size)
+
+    monkeypatch.setattr(gm, "string_at", reentering_copy_out)
+    assert mask(first, RFC_KEY) == fast_spec(first, RFC_KEY)
+    assert reentered == [fast_spec(other, RFC_KEY[::-1])]
+
+
+def test_bad_input_is_named_before_a_first_call_loads_the_library(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The library is loaded before a call takes its export; on the first
+    call, bad input is still named as such, not lost in a load (here one
+    that fails)."""
+    if gm.implementation() != "go" or not gm._GO_CPYTHON:
+        pytest.skip("CPython's route into Go")
+
+    def no_load() -> None:
+        raise ImportError("the library is not loaded in this test")
+
+    monkeypatch.setattr(gm._native, "loaded", None)
+    monkeypatch.setattr(gm._native, "load", no_load)
+    with pytest.raises(TypeError, match="data must be a bytes-like object"):
+        mask(object(), RFC_KEY)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must be writable"):
+        mask_inplace(b"read-only", RFC_KEY)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        mask_inplace(memoryview(bytearray(8))[::2], RFC_KEY)
+    with pytest.raises(ImportError, match="not loaded in this test"):
+        mask(memoryview(b"good"), RFC_KEY)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import operator
 import os
 import shutil
 import sys
@@ -218,6 +219,57 @@ _DEBUG_PROTOTYPES: dict[str, tuple[tuple[Any, ...], Any]] = {
     "gomask_debug_panic": ((c_void_p, c_size_t, c_int), _ERROR),  # message, its length
     "gomask_debug_set_yields": ((c_int,), c_int),  # on -> was on
 }
+
+
+#: The C integer types of the prototypes, by their C names. ctypes converts
+#: a Python int to one of them by truncating it, silently (2**64 + 1 passed
+#: as a size_t arrives as 1), so every integer is checked first
+#: (:func:`c_integer`). (c_int32 is c_int where both are 32 bits.)
+C_INTEGER_NAMES: dict[Any, str] = {
+    ctypes.c_ssize_t: "ssize_t",
+    c_int32: "int32_t",
+    c_int: "int",
+    c_uint32: "uint32_t",
+    c_int64: "int64_t",  # after ssize_t: the same ctypes type on 64-bit Linux
+    c_size_t: "size_t",
+}
+
+
+def c_integer_range(ctype: Any) -> tuple[int, int]:
+    """The smallest and the largest value of the C integer type *ctype*."""
+    bits = 8 * ctypes.sizeof(ctype)
+    if ctype(-1).value == -1:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+def c_integer(value: object, ctype: Any, name: str, minimum: int | None = None) -> int:
+    """*value* as a Python int that the C integer type *ctype* holds as it is.
+
+    Anything ``operator.index`` accepts is an integer (bool, numpy integers);
+    anything else raises :class:`TypeError`. A value outside the type's range
+    raises :class:`OverflowError`, and one below *minimum* (a tighter lower
+    bound of the caller's) :class:`ValueError`; both messages state the
+    range allowed. Every integer argument of a prototype passes through here
+    before it reaches ctypes, unless it is the length of an object in memory
+    (``len()``, ``memoryview.nbytes``), which fits a ``size_t`` and a
+    ``Py_ssize_t`` by construction.
+    """
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+    low, high = c_integer_range(ctype)
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name} must be between {minimum} and {high}, got {number}")
+    if not low <= number <= high:
+        bits = 8 * ctypes.sizeof(ctype)
+        kind = f"a {bits}-bit {'signed' if low else 'unsigned'} C {C_INTEGER_NAMES[ctype]}"
+        raise OverflowError(
+            f"{name} must be between {low if minimum is None else minimum} and {high} "
+            f"({kind}), got {number}"
+        )
+    return number
 
 
 def _declare(dll: ctypes.CDLL, name: str) -> Any:
@@ -472,9 +524,14 @@ def split_request() -> tuple[int | None, int | None]:
     return _split_request
 
 
-def set_parallelism(threshold: int | None, workers: int | None) -> None:
-    """Record and apply (if loaded) the split settings; arguments validated."""
+def set_parallelism(threshold: object, workers: object) -> None:
+    """Check, record and apply (if loaded) the split settings: each a
+    size_t of at least 1, or None to keep the current one."""
     global _split_request
+    if threshold is not None:
+        threshold = c_integer(threshold, c_size_t, "threshold (bytes)", minimum=1)
+    if workers is not None:
+        workers = c_integer(workers, c_size_t, "workers", minimum=1)
     with _lock:
         old_threshold, old_workers = _split_request
         _split_request = (

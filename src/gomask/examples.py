@@ -9,16 +9,12 @@
 from __future__ import annotations
 
 import ctypes
-import operator
 import sys
 from dataclasses import dataclass
 
 from gomask import _native
 
 __all__ = ["Friend", "Person", "add", "hello_world", "parse_person"]
-
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +52,8 @@ def add(a: int, b: int) -> int:
     Raises :class:`OverflowError` when an argument or the sum does not fit
     in 64 bits, rather than returning a wrapped-around answer.
     """
-    a = _int64(a, "a")
-    b = _int64(b, "b")
+    a = _native.c_integer(a, ctypes.c_int64, "a")
+    b = _native.c_integer(b, ctypes.c_int64, "b")
     lib = _native.library()
     result = ctypes.c_int64()
     lib.check(lib.add_gil(a, b, ctypes.byref(result)))
@@ -108,14 +104,3 @@ def _text(s: _native.CString) -> str:
     # Go checked the document is valid UTF-8 and JSON escapes decode to
     # valid UTF-8 (or U+FFFD), so strict decoding cannot fail here.
     return ctypes.string_at(s.data, s.len).decode("utf-8")
-
-
-def _int64(value: object, name: str) -> int:
-    """*value* as an int (anything operator.index accepts) in 64 bits."""
-    try:
-        value = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise OverflowError(f"{name} = {value} does not fit in a 64-bit signed integer")
-    return value

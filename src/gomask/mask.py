@@ -4,21 +4,46 @@ Payload byte *i* is XORed with key byte ``i % 4``; masking is its own
 inverse, so :func:`unmask` is :func:`mask` under the name a reader of server
 code expects. Every function validates its arguments before any pointer
 reaches Go (:class:`TypeError`, :class:`ValueError`), then makes one call.
-How a buffer reaches Go depends on its kind and the interpreter:
 
-- CPython: ``bytes`` are passed as they are; the result is a new ``bytes``
-  that Go fills before anyone else sees it. Other buffers are pinned for the
-  call (``ctypes.c_char.from_buffer``: a buffer export, which keeps a
-  ``bytearray`` from being resized or freed, with or without the GIL), or
-  copied where they cannot be (read-only, not contiguous).
+The one rule of every call into Go: everything Go reads or writes is
+described by a pointer and a length taken from one buffer export, taken
+once and held until the call returns. Nothing measured before the export is
+used after it, and the library is loaded before it (a first load runs
+Python code and releases the GIL). Python code can run at any line: a
+garbage-collector finalizer, a signal handler, a trace function, another
+thread (always, without the GIL). An export keeps a buffer from being
+resized or freed meanwhile; a length measured before it may be stale. No
+reusable buffer is in use where code that re-enters could reach it. How
+each kind of buffer follows the rule:
+
+- CPython, ``bytes`` (data, keys, the joined payloads of
+  :func:`mask_batch`): immutable, so their length never changes; ctypes
+  passes a pointer to their bytes, and the caller's reference keeps them
+  alive. A result is a new ``bytes`` that Go fills before anyone else sees
+  it.
+- CPython, a ``bytearray`` masked in place: pinned first
+  (``ctypes.c_char.from_buffer``: a buffer export, which keeps it from
+  being resized or freed, with or without the GIL), and measured after the
+  pin: its length cannot change while it is exported.
+- CPython, other buffers: one ``memoryview`` (the export); its ``nbytes``
+  is the length, and ``c_char.from_buffer`` of that view pins the same
+  export. Read-only and non-contiguous ones are copied (``tobytes()``, from
+  the same view) and masked as ``bytes``.
 - PyPy: Go reads ``bytes`` where they are (``memoryview._pypy_raw_address``)
-  and writes into a buffer of the thread's. PyPy cannot pin a resizable
-  buffer, so Go never gets the address of one: other buffers are copied,
-  and buffers masked in place, like payloads shorter than
+  and writes into a buffer that the call takes for itself (a thread's
+  reusable one is taken out of the thread's reach for the call, so a signal
+  handler or finalizer that masks meanwhile makes its own). PyPy cannot pin
+  a resizable buffer, so Go never gets the address of one: other buffers
+  are copied, and buffers masked in place, like payloads shorter than
   :data:`PYPY_GO_MIN_SIZE`, are masked by PyPy's JIT.
 - The pure-Python build, ``GOMASK_PURE=1``, or another interpreter: the
   pure-Python implementation (:func:`implementation`; ``python -m gomask
   info`` says why).
+
+Integers other than such lengths (the settings of :func:`set_parallelism`)
+are checked against their C type before they reach ctypes
+(:func:`gomask._native.c_integer`). docs/reliability.md says which test
+holds each of these.
 """
 
 from __future__ import annotations
@@ -28,6 +53,7 @@ import sys
 import threading
 import types
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable
 from ctypes import addressof, c_char, c_size_t, sizeof, string_at
 from itertools import accumulate
@@ -75,12 +101,24 @@ _PYPY_SCRATCH_MAX = 4 * 1024 * 1024
 #: costs a ctypes call but saves writing them twice.
 _ZEROED_MAX = 16 * 1024
 
+#: mask_batch() joins its payloads and makes one call while they average
+#: fewer bytes than this; from there a call each costs less than copying
+#: every byte twice more (into the joined payloads, out of the joined result).
+_BATCH_MEAN_MAX = 8 * 1024
+
+#: mask_batch() joins at most this many bytes of payloads for one call: a
+#: larger join and result are fresh memory from the system on every call
+#: (beyond glibc's mmap threshold, 128 KiB), which costs more than calls.
+_BATCH_GROUP_MAX = 64 * 1024
+
 #: Whether (and how) Go masks in this process: the interpreter, unless the
 #: pure-Python implementation was chosen or built.
 _GO_CPYTHON = _native.PURE_REASON is None and sys.implementation.name == "cpython"
 _GO_PYPY = _native.PURE_REASON is None and sys.implementation.name == "pypy"
 
-_pin = c_char.from_buffer  # an export of a writable buffer, held until released
+_pin = c_char.from_buffer  # an export of a writable buffer of at least 1 byte, held until released
+_pin_any = (c_char * 0).from_buffer  # the same, of any length (an empty bytearray too)
+_new_bytes = _native.new_bytes
 
 
 def implementation() -> str:
@@ -103,7 +141,20 @@ def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
 
     Masking is an involution: ``mask(mask(d, k), k) == d``.
     """
-    return _mask(data, _key_at(key, offset), "data")
+    # The common call is checked here rather than in helpers, each of which
+    # would cost a tenth of a small call: a 4-byte bytes key at offset 0.
+    if key.__class__ is not bytes or len(key) != KEY_SIZE or offset.__class__ is not int or offset:
+        key = _key_at(key, offset)
+    if data.__class__ is not bytes or not _GO_CPYTHON:
+        return _mask_buffer(data, key, "data")
+    # The route of bytes on CPython: immutable, so n is its length for good.
+    n = len(data)
+    out = bytes(n) if n < _ZEROED_MAX else _new_bytes(None, n)
+    lib = _native.loaded or _native.load()
+    error = (lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask)(out, data, n, key)
+    if error:
+        lib.raise_error(error)
+    return out
 
 
 unmask = mask
@@ -171,7 +222,8 @@ class Masker:
 
     def process(self, chunk: Buffer) -> bytes:
         """Return the next *chunk* of the payload, masked, as new bytes."""
-        out = _mask(chunk, _rotated(self._key, self._position), "chunk")
+        key = _rotated(self._key, self._position)
+        out = mask(chunk, key) if chunk.__class__ is bytes else _mask_buffer(chunk, key, "chunk")
         self._position = (self._position + len(out)) % KEY_SIZE
         return out
 
@@ -194,8 +246,9 @@ def mask_batch(payloads: Iterable[Buffer], keys: Buffer | Iterable[Buffer]) -> l
 
     Returns ``[mask(p, k) for p, k in zip(payloads, keys)]`` (each payload
     masked from mask position 0), several times faster per payload than that
-    loop for payloads of up to a few kilobytes, where the fixed cost of a
-    call dominates.
+    loop for payloads of up to a few hundred bytes, where the fixed cost of
+    a call dominates, and no slower for larger ones, which it masks with a
+    call each.
 
     *payloads* is an iterable of bytes-like objects (a list, a tuple, a
     generator; not one bytes object). *keys* is either one bytes-like object
@@ -204,20 +257,51 @@ def mask_batch(payloads: Iterable[Buffer], keys: Buffer | Iterable[Buffer]) -> l
     4-byte keys, one per payload. Raises :class:`TypeError` for payloads or
     keys that are not bytes-like, :class:`ValueError` when the number of
     keys is not the number of payloads or a key is not 4 bytes; nothing
-    reaches Go before all of it is checked.
+    reaches Go before all of it is checked. An exception raised while
+    iterating *payloads* or *keys* propagates as it is.
     """
-    items = _batch_payloads(payloads)
-    key_bytes = _batch_keys(keys, len(items))
-    if not _GO_CPYTHON:  # PyPy's JIT inlines mask(): one call each costs nothing more
-        return [_mask(p, key_bytes[4 * i : 4 * i + 4], "data") for i, p in enumerate(items)]
-    source = b"".join(items)
-    n = len(source)
-    lengths = array(_SIZE_T_CODE, map(len, items))  # size_t[count], this call's own
-    out = bytes(n) if n < _ZEROED_MAX else _native.new_bytes(None, n)
-    lib = _native.library()
+    items = _batch_payloads(payloads)  # a snapshot, as bytes
+    count = len(items)
+    key_bytes = _batch_keys(keys, count)  # 4 * count bytes
+    lengths = array(_SIZE_T_CODE, map(len, items))  # size_t[count], from the same snapshot
+    n = sum(lengths)
+    if n >= count * _BATCH_MEAN_MAX or not _GO_CPYTHON:
+        # A call each (on PyPy, whose JIT inlines mask(), that costs nothing more).
+        return list(map(mask, items, [key_bytes[i : i + 4] for i in range(0, 4 * count, 4)]))
+    if n <= _BATCH_GROUP_MAX:
+        return _mask_joined(items, lengths, n, key_bytes)
+    # In groups of consecutive payloads of up to _BATCH_GROUP_MAX bytes
+    # together (or one larger payload alone).
+    ends = list(accumulate(lengths))
+    out: list[bytes] = []
+    first = 0
+    while first < count:
+        base = ends[first - 1] if first else 0
+        last = max(bisect_right(ends, base + _BATCH_GROUP_MAX, first), first + 1)
+        out += _mask_joined(
+            items[first:last],
+            lengths[first:last],
+            ends[last - 1] - base,
+            key_bytes[4 * first : 4 * last],
+        )
+        first = last
+    return out
+
+
+def _mask_joined(
+    items: list[bytes] | tuple[bytes, ...], lengths: array[int], n: int, key_bytes: bytes
+) -> list[bytes]:
+    """Payloads of *n* bytes in all masked in one call, with their keys.
+
+    Everything Go reads is this call's own, and immutable or out of other
+    code's reach: the joined payloads and the keys (bytes), and *lengths*.
+    """
+    source = b"".join(items)  # n bytes: the same snapshot as lengths
+    out = bytes(n) if n < _ZEROED_MAX else _new_bytes(None, n)
+    lib = _native.loaded or _native.load()
     call = lib.mask_batch_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_batch
-    pinned = _pin(lengths) if lengths else None
     count = len(lengths)
+    pinned = _pin(lengths) if count else None
     error = call(
         out,
         source,
@@ -225,10 +309,12 @@ def mask_batch(payloads: Iterable[Buffer], keys: Buffer | Iterable[Buffer]) -> l
         addressof(pinned) if pinned is not None else None,
         count,
         key_bytes,
-        4 * count,
+        len(key_bytes),
     )
     del pinned
     lib.check(error)
+    if count == 1:
+        return [out]
     ends = list(accumulate(lengths))
     return [out[start:end] for start, end in zip([0, *ends], ends, strict=False)]
 
@@ -240,80 +326,112 @@ _SIZE_T_CODE = next(code for code in "LQ" if array(code).itemsize == sizeof(c_si
 # --- the calls ---------------------------------------------------------------------------
 
 
-def _mask(data: object, key: bytes, name: str) -> bytes:
-    """mask() with a validated key, already rotated to the position of data[0]."""
-    if _GO_CPYTHON:
-        if type(data) is bytes:
-            n = len(data)
-            out = bytes(n) if n < _ZEROED_MAX else _native.new_bytes(None, n)
-            lib = _native.loaded or _native.load()
-            call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
-            error = call(out, data, n, key)
-            if error:
-                lib.raise_error(error)
-            return out
-        with _view(data, name) as view:
-            if view.readonly or not view.c_contiguous:
-                return _mask(view.tobytes(), key, name)  # no export to pin: a copy
+def _mask_buffer(data: object, key: bytes, name: str) -> bytes:
+    """mask() of anything but bytes on CPython, and of everything elsewhere,
+    with a validated key, rotated to the position of data[0]."""
+    if not _GO_CPYTHON:
+        if data.__class__ is not bytes:
+            with _view(data, name) as view:
+                data = view.tobytes()
+        if _GO_PYPY and len(data) >= PYPY_GO_MIN_SIZE:
+            return _mask_on_pypy(data, key)
+        return _fallback.mask(data, key)
+    lib = _native.loaded or _load_after_checking(data, name)  # before the export
+    with _view(data, name) as view:  # the export
+        if view.readonly or not view.c_contiguous:
+            copy = view.tobytes()  # no export to pin: a copy, from the same view
+        else:
             n = view.nbytes
-            out = bytes(n) if n < _ZEROED_MAX else _native.new_bytes(None, n)
-            lib = _native.loaded or _native.load()
+            out = bytes(n) if n < _ZEROED_MAX else _new_bytes(None, n)
             call = lib.mask_gil if n < GIL_RELEASE_THRESHOLD else lib.mask
-            pinned = _pin(view) if n else None
+            pinned = _pin(view) if n else None  # the same export
             error = call(out, addressof(pinned) if pinned is not None else None, n, key)
             del pinned  # releases the export, before the view is released
-        lib.check(error)
-        return out
-    if type(data) is not bytes:
-        with _view(data, name) as view:
-            data = view.tobytes()
-    if _GO_PYPY and len(data) >= PYPY_GO_MIN_SIZE:
-        n = len(data)
-        out = _scratch(n)
-        lib = _native.library()
-        raw = _native.pointer_to
-        lib.check(lib.mask(addressof(out), raw(data), n, raw(key)))
-        return string_at(out, n)
-    return _fallback.mask(data, key)
+            lib.check(error)
+            return out
+    return mask(copy, key)
+
+
+def _mask_on_pypy(data: bytes, key: bytes) -> bytes:
+    """PyPy's route of bytes to Go: Go reads *data* where it is and writes
+    into a buffer of this call's, copied out into the result."""
+    n = len(data)
+    lib = _native.loaded or _native.load()
+    out = _take_scratch(n)
+    raw = _native.pointer_to
+    lib.check(lib.mask(addressof(out), raw(data), n, raw(key)))
+    # string_at() takes a C int length on PyPy: a buffer of exactly n bytes
+    # (beyond the scratch buffer's size) is copied out whole instead.
+    result: bytes = out.raw if len(out) == n else string_at(out, n)
+    _give_back_scratch(out)
+    return result
 
 
 def _mask_inplace(buffer: object, key: bytes, name: str, instead: str) -> int:
     """mask_inplace() with a validated, rotated key; returns the size of
-    *buffer* in bytes. *instead* names the copying function to suggest for a
-    read-only buffer."""
-    if _GO_CPYTHON and type(buffer) is bytearray:  # writable, contiguous, of bytes
-        n = len(buffer)
-        if n:
-            lib = _native.loaded or _native.load()
-            call = lib.mask_inplace_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_inplace
-            pinned = _pin(buffer)
-            error = call(addressof(pinned), n, key)
-            del pinned  # releases the export: the buffer may be resized again
-            if error:
-                lib.raise_error(error)
-        return n
-    with _view(buffer, name) as view:
-        if view.readonly:
-            raise TypeError(
-                f"{name} must be writable to be masked in place; {type(buffer).__name__} is "
-                f"read-only (use {instead}, which returns new bytes)"
+    *buffer* in bytes, as exported for the call. *instead* names the
+    copying function to suggest for a read-only buffer."""
+    if not _GO_CPYTHON:
+        return _mask_inplace_in_python(buffer, key, name, instead)
+    lib = _native.loaded or _load_after_checking(buffer, name, instead)  # before the export
+    if buffer.__class__ is bytearray:  # writable, contiguous, of bytes
+        whole = _pin_any(buffer)  # the export
+        n = len(buffer)  # after the export, which keeps it
+        error = (
+            (lib.mask_inplace_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_inplace)(
+                addressof(whole), n, key
             )
-        if not view.c_contiguous:
-            raise ValueError(f"{name} must be C-contiguous to be masked in place")
+            if n
+            else None
+        )
+        del whole  # releases the export: the buffer may be resized again
+        if error:
+            lib.raise_error(error)
+        return n
+    with _view(buffer, name) as view:  # the export
+        _check_writable(view, buffer, name, instead)
         n = view.nbytes
         if n == 0:
             return 0
-        if not _GO_CPYTHON:  # PyPy cannot pin it: the JIT masks it
-            with view.cast("B") as octets:
-                _fallback.mask_inplace(buffer if type(buffer) is bytearray else octets, key)
-            return n
-        lib = _native.loaded or _native.load()
         call = lib.mask_inplace_gil if n < GIL_RELEASE_THRESHOLD else lib.mask_inplace
-        pinned = _pin(view)
+        pinned = _pin(view)  # the same export
         error = call(addressof(pinned), n, key)
         del pinned  # releases the export, before the view is released
     lib.check(error)
     return n
+
+
+def _load_after_checking(buffer: object, name: str, instead: str | None = None) -> _native.Library:
+    """The library, loaded by the first call of a process (or of a forked
+    child) once *buffer* is known to be good: bad input says so, whether the
+    library loads or not. The export the call uses is taken afterwards."""
+    if buffer.__class__ is not bytearray:
+        with _view(buffer, name) as view:
+            if instead is not None:
+                _check_writable(view, buffer, name, instead)
+    return _native.load()
+
+
+def _mask_inplace_in_python(buffer: object, key: bytes, name: str, instead: str) -> int:
+    """_mask_inplace() where Python masks: PyPy (which cannot pin a buffer:
+    its JIT masks it) and the pure-Python implementation."""
+    with _view(buffer, name) as view:
+        _check_writable(view, buffer, name, instead)
+        n = view.nbytes
+        if n:
+            with view.cast("B") as octets:
+                _fallback.mask_inplace(buffer if type(buffer) is bytearray else octets, key)
+    return n
+
+
+def _check_writable(view: memoryview, buffer: object, name: str, instead: str) -> None:
+    if view.readonly:
+        raise TypeError(
+            f"{name} must be writable to be masked in place; {type(buffer).__name__} is "
+            f"read-only (use {instead}, which returns new bytes)"
+        )
+    if not view.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous to be masked in place")
 
 
 class _Scratch(threading.local):
@@ -323,14 +441,27 @@ class _Scratch(threading.local):
 _scratch_of_thread = _Scratch()
 
 
-def _scratch(n: int) -> Any:
-    """A ctypes buffer of at least *n* bytes that only this thread uses (PyPy)."""
+def _take_scratch(n: int) -> Any:
+    """A ctypes buffer of at least *n* bytes for this call alone (PyPy).
+
+    The thread's reusable buffer is taken out of its reach before use:
+    a call that runs on this thread meanwhile (a signal handler, a
+    finalizer) finds none and makes its own. Code that ran between reading
+    and clearing it has returned before this call goes on.
+    """
     if n > _PYPY_SCRATCH_MAX:
         return (c_char * n)()
     buffer = _scratch_of_thread.buffer
+    _scratch_of_thread.buffer = None
     if buffer is None or len(buffer) < n:
-        buffer = _scratch_of_thread.buffer = (c_char * max(n, 64 * 1024))()
+        buffer = (c_char * max(n, 64 * 1024))()
     return buffer
+
+
+def _give_back_scratch(buffer: Any) -> None:
+    """Make *buffer*, no longer in use, the thread's reusable one."""
+    if len(buffer) <= _PYPY_SCRATCH_MAX:
+        _scratch_of_thread.buffer = buffer
 
 
 # --- parallelism ---------------------------------------------------------------------------
@@ -346,6 +477,12 @@ class Parallelism(NamedTuple):
     workers: int
 
 
+#: The library's default threshold of :func:`set_parallelism`
+#: (wsmask.DefaultParallelThreshold in Go), which the pure-Python
+#: implementation reports.
+_DEFAULT_THRESHOLD = 16 * 1024 * 1024
+
+
 def set_parallelism(threshold: int | None = None, workers: int | None = None) -> None:
     """Set how one large buffer is split over goroutines, process-wide.
 
@@ -355,16 +492,10 @@ def set_parallelism(threshold: int | None = None, workers: int | None = None) ->
     reports the value in effect); ``workers=1`` turns the split off.
     Arguments left as ``None`` keep their current value;
     :func:`reset_parallelism` restores the defaults (16 MiB, every CPU).
-    With the pure-Python implementation nothing is split.
+    Each is a C ``size_t`` of at least 1: :class:`ValueError` below,
+    :class:`OverflowError` above, both naming the range. With the
+    pure-Python implementation nothing is split.
     """
-    if threshold is not None:
-        threshold = _non_negative(threshold, "threshold")
-        if threshold < 1:
-            raise ValueError(f"threshold must be at least 1 byte, got {threshold}")
-    if workers is not None:
-        workers = _non_negative(workers, "workers")
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
     _native.set_parallelism(threshold, workers)
 
 
@@ -374,9 +505,13 @@ def reset_parallelism() -> None:
 
 
 def get_parallelism() -> Parallelism:
-    """The settings of :func:`set_parallelism` in effect (loads the library)."""
+    """The settings of :func:`set_parallelism` in effect (loads the library).
+
+    With the pure-Python implementation: the threshold set (or the
+    default) and 1 worker, values that :func:`set_parallelism` accepts.
+    """
     if implementation() == "python":
-        return Parallelism(_native.split_request()[0] or 0, 1)
+        return Parallelism(_native.split_request()[0] or _DEFAULT_THRESHOLD, 1)
     return Parallelism(*_native.parallelism(_native.library()))
 
 
@@ -391,6 +526,9 @@ def _view(obj: object, name: str) -> memoryview:
         view = memoryview(obj)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(f"{name} must be a bytes-like object, not {type(obj).__name__}") from None
+    except ValueError as exc:
+        _refuse_unexportable(obj, name, exc)
+        raise
     fmt = view.format
     if _holds_objects(fmt):
         view.release()
@@ -399,6 +537,18 @@ def _view(obj: object, name: str) -> memoryview:
             "masking them would corrupt the objects"
         )
     return view
+
+
+def _refuse_unexportable(obj: object, name: str, exc: ValueError) -> None:
+    """Raise TypeError for an object that has a buffer interface but exports
+    no buffer for its items: numpy arrays of datetime64 or timedelta64,
+    whose memoryview() raises numpy's ValueError. Returns otherwise."""
+    dtype = getattr(obj, "dtype", None)
+    if getattr(dtype, "kind", None) in ("M", "m"):
+        raise TypeError(
+            f"{name} must be a bytes-like object, not a {type(obj).__name__} of {dtype}, "
+            "which exports no buffer (mask its view as integers: arr.view('int64'))"
+        ) from exc
 
 
 def _holds_objects(fmt: str) -> bool:
@@ -410,21 +560,31 @@ def _holds_objects(fmt: str) -> bool:
     return "O" in fmt and "O" in "".join(fmt.split(":")[::2])
 
 
-def _batch_payloads(payloads: object) -> list[bytes] | tuple[bytes, ...]:
-    """The payloads of mask_batch, as bytes, validated."""
-    if isinstance(payloads, (bytes, bytearray, memoryview, str)) or payloads is None:
-        raise TypeError(
-            "payloads must be an iterable of bytes-like objects (a list of payloads), "
-            f"not {type(payloads).__name__}"
-        )
+def _snapshot(iterable: object, what: str) -> list[Any] | tuple[Any, ...]:
+    """The items of *iterable* as one list (a tuple as it is), so that
+    everything made from them comes from the same items, whatever another
+    thread does to the caller's list meanwhile. A TypeError that means "not
+    iterable" becomes gomask's message; any exception raised while
+    iterating (inside a generator of the caller's) propagates as it is."""
+    if isinstance(iterable, tuple):
+        return iterable
+    if type(iterable) is list:
+        return list(iterable)
     try:
-        items: list[Any] | tuple[Any, ...] = (
-            payloads if isinstance(payloads, (list, tuple)) else list(payloads)  # type: ignore[call-overload]
-        )
-    except TypeError:
-        raise TypeError(
-            f"payloads must be an iterable of bytes-like objects, not {type(payloads).__name__}"
-        ) from None
+        iterator = iter(iterable)  # type: ignore[call-overload]
+    except TypeError as exc:
+        if getattr(type(iterable), "__iter__", None) is not None:
+            raise  # its own __iter__ raised it
+        raise TypeError(f"{what}, not {type(iterable).__name__}") from exc
+    return list(iterator)
+
+
+def _batch_payloads(payloads: object) -> list[bytes] | tuple[bytes, ...]:
+    """The payloads of mask_batch, as bytes, validated: a snapshot."""
+    what = "payloads must be an iterable of bytes-like objects (a list of payloads)"
+    if isinstance(payloads, (bytes, bytearray, memoryview, str)) or payloads is None:
+        raise TypeError(f"{what}, not {type(payloads).__name__}")
+    items = _snapshot(payloads, what)
     if all(type(item) is bytes for item in items):
         return items
     out = []
@@ -447,6 +607,9 @@ def _batch_keys(keys: object, count: int) -> bytes:
         view = memoryview(keys)  # type: ignore[arg-type]
     except TypeError:
         return _batch_key_list(keys, count)
+    except ValueError as exc:
+        _refuse_unexportable(keys, "keys", exc)
+        raise
     with view:
         if _holds_objects(view.format):
             raise TypeError(f"keys holds Python objects (buffer format {view.format!r})")
@@ -461,14 +624,7 @@ def _batch_keys(keys: object, count: int) -> bytes:
 
 def _batch_key_list(keys: object, count: int) -> bytes:
     """An iterable of count 4-byte keys, validated, as one bytes object."""
-    try:
-        key_list: list[Any] | tuple[Any, ...] = (
-            keys if isinstance(keys, (list, tuple)) else list(keys)  # type: ignore[call-overload]
-        )
-    except TypeError:
-        raise TypeError(
-            f"keys must be a bytes-like object or an iterable of keys, not {type(keys).__name__}"
-        ) from None
+    key_list = _snapshot(keys, "keys must be a bytes-like object or an iterable of keys")
     if len(key_list) != count:
         raise ValueError(
             f"keys must be one key per payload: {_count(count, 'payload')}, "
@@ -483,7 +639,7 @@ def _count(n: int, noun: str) -> str:
 
 def _key_at(key: object, offset: object) -> bytes:
     """*key* (validated) rotated to start at mask position *offset* (validated)."""
-    if type(key) is bytes and len(key) == KEY_SIZE and offset.__class__ is int and not offset:
+    if key.__class__ is bytes and len(key) == KEY_SIZE and offset.__class__ is int and not offset:
         return key
     return _rotated(_key(key, "key"), _position(offset))
 
