@@ -2,13 +2,19 @@
 
 For each size: the first 100 calls of a fresh process (the library loaded
 and one call made first, so that neither the load nor the first call's
-setup is counted) and calls once warmed up (after 2,000), each as wall time
-and as the calling thread's CPU time (``time.thread_time``: what other
-processes on a busy machine take from it is not counted). Every result is
-kept until the next call, as a caller that sends it would. With
-``--compare PYTHON``, the same measurements under that interpreter, and the
-ratio of this interpreter's time per byte to that one's: PyPy is meant to
-stay within 2x of CPython from 64 KiB up.
+setup is counted) and calls once warmed up (after 2,000 calls at every
+size: PyPy's JIT compiles the loop and ctypes' Python code after about a
+thousand), each as wall time, as the calling thread's CPU time
+(``time.thread_time``: what other processes on a busy machine take from it
+is not counted) and as page faults (``ru_minflt``: fresh memory from the
+system, about 1-2 us a page here). Every result is kept until the next call,
+as a caller that sends it would. On PyPy, a second pass of the warmed calls
+times each call and tells which ones ran a step of a major garbage
+collection (``gc.hooks``): their share of the CPU time, and the median call
+that ran no collection at all. With ``--compare PYTHON``, the same
+measurements under that interpreter, and the ratio of this interpreter's
+time per byte to that one's: PyPy is meant to stay within 2x of CPython from
+64 KiB up (docs/performance.md says why it does not).
 
     pypy3 benchmarks/large_calls.py --compare python3 [--rounds 3] [--json]
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,24 +38,83 @@ MiB = 1024 * KiB
 SIZES = (64 * KiB, 256 * KiB, MiB, 4 * MiB)
 FIRST = 100
 WARMUP = 2000
+KEYS = (
+    "first wall",
+    "first cpu",
+    "first faults",
+    "warmed wall",
+    "warmed cpu",
+    "warmed faults",
+    "warmed no-gc cpu",
+    "warmed major-gc share",
+)
 
 
 def measure(size: int) -> dict[str, float]:
-    """Seconds per call of mask() on *size* bytes: the first calls and warmed."""
+    """Per call of mask() on *size* bytes: the first calls and warmed."""
     import gomask
 
     data, key = os.urandom(size), os.urandom(4)
     kept = gomask.mask(data, key)  # the library loaded, the route set up
     result: dict[str, float] = {}
-    calls = max(20, min(WARMUP, (256 * MiB) // size))
-    for name, count in (("first", FIRST), ("warm-up", calls), ("warmed", calls)):
+    calls = max(50, min(WARMUP, (256 * MiB) // size))
+    for name, count in (("first", FIRST), ("warm-up", WARMUP), ("warmed", calls)):
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         wall, cpu = time.perf_counter(), time.thread_time()
         for _ in range(count):
             kept = gomask.mask(data, key)
         result[f"{name} wall"] = (time.perf_counter() - wall) / count
         result[f"{name} cpu"] = (time.thread_time() - cpu) / count
+        result[f"{name} faults"] = (
+            resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+        ) / count
     del kept
+    result.update(_collections(data, key, calls))
     return result
+
+
+def _collections(data: bytes, key: bytes, calls: int) -> dict[str, float]:
+    """PyPy: the share of the CPU time of warmed calls spent in calls that
+    ran a step of a major collection, and the median call that ran no
+    collection (CPython: 0 and the median call)."""
+    import gc
+
+    import gomask
+
+    events = [0]
+
+    class Hooks:
+        def on_gc_minor(self, stats: object) -> None:
+            events[0] |= 1
+
+        def on_gc_collect_step(self, stats: object) -> None:
+            events[0] |= 2
+
+        def on_gc_collect(self, stats: object) -> None:
+            events[0] |= 2
+
+    hooks = getattr(gc, "hooks", None)
+    if hooks is not None:
+        hooks.set(Hooks())
+    clock, timed = time.thread_time, []
+    kept = gomask.mask(data, key)
+    try:
+        for _ in range(calls):
+            events[0] = 0
+            start = clock()
+            kept = gomask.mask(data, key)
+            timed.append((clock() - start, events[0]))
+    finally:
+        if hooks is not None:
+            hooks.reset()
+    del kept
+    quiet = statistics.median([t for t, event in timed if not event] or [0.0])
+    major = [t for t, event in timed if event & 2]
+    total = sum(t for t, _ in timed)
+    return {
+        "warmed no-gc cpu": quiet,
+        "warmed major-gc share": (sum(major) - quiet * len(major)) / total if total else 0.0,
+    }
 
 
 def run(python: str, rounds: int) -> dict[str, Any]:
@@ -73,10 +139,7 @@ def run(python: str, rounds: int) -> dict[str, Any]:
     return {
         "python": version,
         "seconds": {
-            str(size): {
-                key: statistics.median(s[key] for s in rows)
-                for key in ("first wall", "first cpu", "warmed wall", "warmed cpu")
-            }
+            str(size): {key: statistics.median(s[key] for s in rows) for key in KEYS}
             for size, rows in samples.items()
         },
     }
@@ -93,27 +156,48 @@ def _pythonpath() -> str:
 def _print(report: dict[str, Any]) -> None:
     mine = report["this"]
     other = report.get("compare")
-    print(f"mask() of bytes, ns per byte (medians of {report['rounds']} fresh processes)")
-    header = f"{'size':>8}  {'':6} {'first 100':>10} {'warmed':>10}"
+    print(
+        f"mask() of bytes (medians of {report['rounds']} fresh processes): cpu and wall in ns "
+        "per byte; faults: page faults per call; cpu no GC: the median warmed call that ran no "
+        "garbage collection, ns per byte; major GC: the share of warmed CPU time in calls that "
+        "ran a step of a major collection"
+    )
+    header = f"{'size':>8}  {'':11} {'first 100':>10} {'warmed':>10}"
     if other:
         header += (
             f"   {other['python']:>18}: {'first 100':>10} {'warmed':>10}   ratio first, warmed"
         )
     print(f"{mine['python']}\n{header}")
     for size in SIZES:
-        for clock in ("cpu", "wall"):
-            row = mine["seconds"][str(size)]
-            first, warm = row[f"first {clock}"] / size * 1e9, row[f"warmed {clock}"] / size * 1e9
-            line = f"{size // KiB:>5} KiB  {clock:6} {first:10.3f} {warm:10.3f}"
+        for label, first_key, warm_key, scale in (
+            ("cpu", "first cpu", "warmed cpu", 1e9 / size),
+            ("wall", "first wall", "warmed wall", 1e9 / size),
+            ("faults", "first faults", "warmed faults", 1.0),
+            ("cpu no GC", None, "warmed no-gc cpu", 1e9 / size),
+            ("major GC %", None, "warmed major-gc share", 100.0),
+        ):
+            values = [mine["seconds"][str(size)]]
             if other:
-                o = other["seconds"][str(size)]
-                ofirst = o[f"first {clock}"] / size * 1e9
-                owarm = o[f"warmed {clock}"] / size * 1e9
-                line += (
-                    f"   {'':>18}  {ofirst:10.3f} {owarm:10.3f}   "
-                    f"{first / ofirst:5.2f} {warm / owarm:5.2f}"
-                )
-            print(line)
+                values.append(other["seconds"][str(size)])
+            cells = [
+                (row[first_key] * scale if first_key else None, row[warm_key] * scale)
+                for row in values
+            ]
+            line = f"{size // KiB:>5} KiB  {label:11} {_cell(cells[0][0])} {_cell(cells[0][1])}"
+            if other:
+                line += f"   {'':>18}  {_cell(cells[1][0])} {_cell(cells[1][1])}   "
+                if label in ("cpu", "wall", "cpu no GC"):
+                    line += " ".join(
+                        f"{mine_value / other_value:5.2f}"
+                        if mine_value and other_value
+                        else "     "
+                        for mine_value, other_value in zip(cells[0], cells[1], strict=True)
+                    )
+            print(line.rstrip())
+
+
+def _cell(value: float | None) -> str:
+    return f"{'':>10}" if value is None else f"{value:10.3f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
