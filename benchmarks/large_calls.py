@@ -29,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +38,6 @@ MiB = 1024 * KiB
 SIZES = (64 * KiB, 256 * KiB, MiB, 4 * MiB)
 FIRST = 100
 WARMUP = 2000
-KEYS = (
-    "first wall",
-    "first cpu",
-    "first faults",
-    "warmed wall",
-    "warmed cpu",
-    "warmed faults",
-    "warmed no-gc cpu",
-    "warmed major-gc share",
-)
 
 
 def measure(size: int) -> dict[str, float]:
@@ -117,19 +107,55 @@ def _collections(data: bytes, key: bytes, calls: int) -> dict[str, float]:
     }
 
 
-def run(python: str, rounds: int) -> dict[str, Any]:
+STEPS = ("go call", "new bytes")
+
+
+def measure_steps(size: int, name: str) -> dict[str, float]:
+    """CPU seconds per call of one step of mask()'s route alone, in a fresh
+    process, over the first 100 calls and warmed: the Go call into a reused
+    ctypes buffer, or a new bytes copied out of such a buffer (``string_at``)."""
+    from ctypes import addressof, c_char, string_at
+
+    import gomask
+    from gomask import _native
+
+    data, key = os.urandom(size), os.urandom(4)
+    gomask.mask(data, key)  # the library loaded; PyPy's JIT has compiled nothing yet
+    lib = _native.loaded or _native.load()
+    buffer = (c_char * size)()
+    source, key_address = _native.pointer_to(data), _native.pointer_to(key)
+    step: Callable[[], object] = {
+        "go call": lambda: lib.check(lib.mask(addressof(buffer), source, size, key_address)),
+        "new bytes": lambda: string_at(buffer, size),
+    }[name]
+    result: dict[str, float] = {}
+    kept = step()
+    calls = max(50, min(WARMUP, (256 * MiB) // size))
+    for phase, count in (("first", FIRST), ("warm-up", WARMUP), ("warmed", calls)):
+        cpu = time.thread_time()
+        for _ in range(count):
+            kept = step()
+        result[f"{phase} {name}"] = (time.thread_time() - cpu) / count
+    del kept
+    return result
+
+
+def run(python: str, rounds: int, steps: bool = False) -> dict[str, Any]:
     """Each size in a fresh process of *python*, *rounds* times: the medians."""
     samples: dict[int, list[dict[str, float]]] = {size: [] for size in SIZES}
     for _ in range(rounds):
         for size in SIZES:
-            out = subprocess.run(
-                [python, __file__, "--child", str(size)],
-                check=True,
-                capture_output=True,
-                text=True,
-                env={**os.environ, "PYTHONPATH": _pythonpath()},
-            ).stdout
-            samples[size].append(json.loads(out))
+            row: dict[str, float] = {}
+            for step in STEPS if steps else [""]:
+                out = subprocess.run(
+                    [python, __file__, "--child", str(size), *(["--step", step] if step else [])],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    env={**os.environ, "PYTHONPATH": _pythonpath()},
+                ).stdout
+                row.update(json.loads(out))
+            samples[size].append(row)
     version = subprocess.run(
         [python, "-c", "import sys; print(sys.implementation.name, sys.version.split()[0])"],
         check=True,
@@ -139,7 +165,7 @@ def run(python: str, rounds: int) -> dict[str, Any]:
     return {
         "python": version,
         "seconds": {
-            str(size): {key: statistics.median(s[key] for s in rows) for key in KEYS}
+            str(size): {key: statistics.median(s[key] for s in rows) for key in rows[0]}
             for size, rows in samples.items()
         },
     }
@@ -196,6 +222,24 @@ def _print(report: dict[str, Any]) -> None:
             print(line.rstrip())
 
 
+def _print_steps(report: dict[str, Any]) -> None:
+    print(
+        f"Steps of mask()'s route alone, CPU us per call (medians of {report['rounds']} fresh "
+        "processes): first 100 calls / warmed"
+    )
+    for side in ("this", "compare"):
+        if side not in report:
+            continue
+        print(report[side]["python"])
+        for size in SIZES:
+            row = report[side]["seconds"][str(size)]
+            cells = "   ".join(
+                f"{name} {row[f'first {name}'] * 1e6:8.1f} / {row[f'warmed {name}'] * 1e6:7.1f}"
+                for name in STEPS
+            )
+            print(f"{size // KiB:>5} KiB   {cells}")
+
+
 def _cell(value: float | None) -> str:
     return f"{'':>10}" if value is None else f"{value:10.3f}"
 
@@ -205,16 +249,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--compare", metavar="PYTHON", help="another interpreter to compare with")
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes per size")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--steps",
+        action="store_true",
+        help="time the steps of the route alone instead (the Go call, the new bytes), CPU us, "
+        "each in fresh processes",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(measure(args.child)))
+        child = measure_steps(args.child, args.step) if args.step else measure(args.child)
+        print(json.dumps(child))
         return 0
-    report: dict[str, Any] = {"rounds": args.rounds, "this": run(sys.executable, args.rounds)}
+    report: dict[str, Any] = {
+        "rounds": args.rounds,
+        "this": run(sys.executable, args.rounds, args.steps),
+    }
     if args.compare:
-        report["compare"] = run(args.compare, args.rounds)
+        report["compare"] = run(args.compare, args.rounds, args.steps)
     if args.json:
         print(json.dumps(report, indent=2))
+    elif args.steps:
+        _print_steps(report)
     else:
         _print(report)
     return 0
