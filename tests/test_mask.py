@@ -569,6 +569,24 @@ def test_pypy_route_reentered_between_go_and_the_copy_keeps_its_result(
     assert reentered == [fast_spec(other, RFC_KEY[::-1])]
 
 
+def test_pypy_route_makes_buffers_of_few_lengths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyPy's ctypes keeps every array type it makes for good: the route's
+    buffers come in a few lengths whatever the payloads' lengths, each at
+    least the payload (results compared with the spec, through the copy-out
+    of a buffer longer than the payload). The route is forced here on any
+    interpreter."""
+    monkeypatch.setattr(gm, "_GO_CPYTHON", False)
+    monkeypatch.setattr(gm, "_GO_PYPY", True)
+    largest = gm._PYPY_SCRATCH_MAX
+    lengths = {len(gm._take_scratch(n)) for n in range(largest + 1, largest + 1 + 64 * 1024, 1021)}
+    assert len(lengths) == 1
+    assert min(lengths) > largest + 64 * 1024
+    data = os.urandom(largest + 3)
+    for n in (gm.PYPY_GO_MIN_SIZE + 1, 100_003, len(data)):
+        assert len(gm._take_scratch(n)) >= n
+        assert mask(data[:n], RFC_KEY) == fast_spec(data[:n], RFC_KEY)
+
+
 def test_bad_input_is_named_before_a_first_call_loads_the_library(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -361,7 +361,7 @@ def _mask_on_pypy(data: bytes, key: bytes) -> bytes:
     raw = _native.pointer_to
     lib.check(lib.mask(addressof(out), raw(data), n, raw(key)))
     # string_at() takes a C int length on PyPy: a buffer of exactly n bytes
-    # (beyond the scratch buffer's size) is copied out whole instead.
+    # (beyond _STRING_AT_MAX, see _buffer_size) is copied out whole instead.
     result: bytes = out.raw if len(out) == n else string_at(out, n)
     _give_back_scratch(out)
     return result
@@ -450,12 +450,29 @@ def _take_scratch(n: int) -> Any:
     and clearing it has returned before this call goes on.
     """
     if n > _PYPY_SCRATCH_MAX:
-        return (c_char * n)()
+        return (c_char * _buffer_size(n))()
     buffer = _scratch_of_thread.buffer
     _scratch_of_thread.buffer = None
     if buffer is None or len(buffer) < n:
-        buffer = (c_char * max(n, 64 * 1024))()
+        buffer = (c_char * _buffer_size(max(n, 64 * 1024)))()
     return buffer
+
+
+def _buffer_size(n: int) -> int:
+    """The length of a new buffer for *n* bytes: *n* rounded up to one of
+    8 lengths per power of two (at most 12.5 % more). PyPy's ctypes keeps
+    every array type it has made (``c_char * n``) for the life of the
+    process, about a kilobyte each: a type per payload length would grow
+    without bound. Lengths beyond :data:`_STRING_AT_MAX` stay exact: such a
+    buffer is copied out whole (``.raw``)."""
+    if n > _STRING_AT_MAX:
+        return n
+    step = 1 << max(n.bit_length() - 4, 0)
+    return -(-n // step) * step
+
+
+#: The longest copy ``string_at`` makes on PyPy, where it takes a C int.
+_STRING_AT_MAX = 2**31 - 1
 
 
 def _give_back_scratch(buffer: Any) -> None:
