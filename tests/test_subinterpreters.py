@@ -11,6 +11,7 @@ Python integers: a wrong masker in a subinterpreter fails.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import textwrap
@@ -254,7 +255,11 @@ def test_a_process_without_fork_keeps_one_runtime() -> None:
             interp = interpreters.create()
             out = interpreters.create_queue()
             interp.prepare_main(out=out)
-            interp.exec("from gomask import _native, mask; mask(b'x', b'abcd'); out.put(str(_native.loaded.path))")
+            interp.exec(
+                "from gomask import _native, mask\n"
+                "mask(b'x', b'abcd')\n"
+                "out.put(str(_native.loaded.path))"
+            )
             paths.append(out.get(timeout=60))
             interp.close()
         first.close()
@@ -265,9 +270,10 @@ def test_a_process_without_fork_keeps_one_runtime() -> None:
 
 
 def test_integrations_in_a_subinterpreter() -> None:
-    """install(min_size=0) inside a subinterpreter for the WebSocket
-    libraries that import there: the patched masker masks as the RFC says,
-    and stats() counts it. Libraries that are not installed are left out."""
+    """install(min_size=0) inside a subinterpreter, for each WebSocket
+    library gomask patches that is installed: all of them import there (their
+    C maskers refuse subinterpreters and they fall back to Python ones); the
+    patched masker masks as the RFC says, and stats() counts gomask's calls."""
     result = run(
         """
         import importlib.util
@@ -280,6 +286,20 @@ def test_integrations_in_a_subinterpreter() -> None:
             "websockets": (
                 "import websockets.frames as frames\\n"
                 "out.put(bytes(frames.apply_mask(data, KEY)))"
+            ),
+            "tornado": (
+                "import tornado.websocket as ws\\n"
+                "out.put(bytes(ws._websocket_mask(KEY, data)))"
+            ),
+            "aiohttp": (
+                "import aiohttp._websocket.writer as writer\\n"
+                "buf = bytearray(data)\\n"
+                "writer.websocket_mask(KEY, buf)\\n"
+                "out.put(bytes(buf))"
+            ),
+            "autobahn": (
+                "import autobahn.websocket.protocol as protocol\\n"
+                "out.put(bytes(protocol.create_xor_masker(KEY, len(data)).process(data)))"
             ),
         }
         data = INPUTS[12]
@@ -302,5 +322,11 @@ def test_integrations_in_a_subinterpreter() -> None:
         emit(found)
         """
     )
+    installed = {
+        lib
+        for lib in ("wsproto", "websockets", "tornado", "aiohttp", "autobahn")
+        if importlib.util.find_spec(lib) is not None
+    }
+    assert set(result) == installed
     for library, outcome in result.items():
         assert outcome == [[library], True, True], library

@@ -521,7 +521,7 @@ def _alone_in_the_main_interpreter() -> bool:
     """True in the main interpreter when no other interpreter exists (and
     where subinterpreters do not exist: PyPy, CPython before 3.13)."""
     try:
-        import _interpreters  # type: ignore[import-not-found]  # noqa: PLC0415
+        import _interpreters  # type: ignore[import-not-found]
     except ImportError:
         return True
     current: int = _interpreters.get_current()[0]
