@@ -237,6 +237,55 @@ def test_fork_after_subinterpreters_loaded_the_library(main_imports_gomask: bool
     assert result == [[], [True, False], 0]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
+@pytest.mark.parametrize("child_main_calls_first", [True, False])
+def test_subinterpreters_of_a_forked_child(child_main_calls_first: bool) -> None:
+    """The main interpreter loads the library and forks; the child (whose
+    main interpreter calls gomask first, or not at all) creates a
+    subinterpreter that masks with a GC and goroutines in Go. The
+    subinterpreter cannot see the main interpreter's module; it learns of the
+    fork from the process environment (GOMASK_FORKED_PID, set by the fork
+    handler), and loads a private copy. Before that, it took the inherited
+    library and hung."""
+    result = run(
+        f"""
+        import gomask
+        from gomask import _native
+
+        gomask.mask(b"abcd", KEY)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            if {child_main_calls_first}:
+                gomask.mask(b"abcd", KEY)
+            interp = interpreters.create()
+            out = interpreters.create_queue()
+            interp.prepare_main(INPUTS=INPUTS, KEY=KEY, out=out)
+            interp.exec(MASK_EVERYTHING)
+            interp.exec(
+                "from gomask import _native\\n"
+                "from gomask.examples import parse_person\\n"
+                "doc = '{{\\"name\\": \\"' + 'x' * (4 << 20) + '\\", \\"age\\": 7}}'\\n"
+                "out.put(all(parse_person(doc).age == 7 for _ in range(3)))\\n"
+                "out.put(str(_native.loaded.path))"
+            )
+            wrong = check(out)
+            ok, path = out.get(timeout=60), out.get(timeout=60)
+            interp.close()
+            packaged = str(_native.library_path())
+            os.write(w, json.dumps([wrong, ok, path == packaged]).encode())
+            os._exit(0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            child = json.loads(f.read() or "null")
+        _, status = os.waitpid(pid, 0)
+        emit([child, status, os.environ.get(_native.FORKED_ENV)])
+        """
+    )
+    # The parent's environment is left alone.
+    assert result == [[[], True, False], 0, None]
+
+
 def test_a_process_without_fork_keeps_one_runtime() -> None:
     """Interpreters that load the library one after another, some while
     others are open, all use the packaged file: no private copy (no second
@@ -256,8 +305,8 @@ def test_a_process_without_fork_keeps_one_runtime() -> None:
             out = interpreters.create_queue()
             interp.prepare_main(out=out)
             interp.exec(
-                "from gomask import _native, mask\n"
-                "mask(b'x', b'abcd')\n"
+                "from gomask import _native, mask\\n"
+                "mask(b'x', b'abcd')\\n"
                 "out.put(str(_native.loaded.path))"
             )
             paths.append(out.get(timeout=60))

@@ -448,6 +448,10 @@ loaded: Library | None = None
 _runtime_inherited = False
 #: True in a forked child whose parent had imported this module.
 _forked = False
+#: Set in the process environment by a forked child whose main interpreter
+#: had imported gomask, to the child's pid: the interpreters it creates later
+#: (their os.environ is read from it) learn that they live in a fork.
+FORKED_ENV = "GOMASK_FORKED_PID"
 
 
 #: The settings of set_parallelism() (threshold, workers), None where the
@@ -544,7 +548,11 @@ def _inherited(path: Path) -> bool:
     # main interpreter alone that did not load it is taken for a child; a
     # wrong guess (the subinterpreters that loaded it closed already) costs
     # a second runtime, not a hang.
-    return _forked or _alone_in_the_main_interpreter()
+    return (
+        _forked
+        or os.environ.get(FORKED_ENV) == str(os.getpid())
+        or _alone_in_the_main_interpreter()
+    )
 
 
 def load() -> Library:
@@ -579,6 +587,7 @@ def _forget_after_fork() -> None:
     # dynamic loader: see _inherited).
     _runtime_inherited = _runtime_inherited or loaded is not None
     _forked = True
+    os.putenv(FORKED_ENV, str(os.getpid()))  # for interpreters created from now on
     loaded = None
     # The lock was held by the forking thread: a fresh one.
     _lock = threading.Lock()
