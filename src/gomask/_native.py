@@ -514,6 +514,8 @@ def _already_loaded(path: Path) -> bool:
     no_load = getattr(os, "RTLD_NOLOAD", None)
     if no_load is None:  # Windows: no fork() either
         return False
+    if not path.is_file() or _truncated_elf(path):
+        return False  # not loadable: _open() says why
     try:
         ctypes.CDLL(str(path), mode=no_load)
     except OSError:
