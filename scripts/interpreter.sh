@@ -12,10 +12,13 @@
 #   NAME      interpreter                  from
 #   3.14      CPython 3.14                 Debian sid's binary packages (python3.14)
 #   3.15      CPython 3.15                 Debian sid's binary packages (python3.15)
+#   3.13      CPython 3.13                 Debian trixie's binary packages (python3.13)
 #   pypy3.11  PyPy 3.11                    Debian trixie's binary packages (pypy3)
 #   3.13t     CPython 3.13, free-threaded  built with --disable-gil from the upstream
 #                                          tarball of Debian's python3.13 source
 #                                          package (sid, else trixie); ~2.5 min on 2 cores
+#   3.14t     CPython 3.14, free-threaded  the same, from python3.14's (sid): fails today,
+#   3.15t     CPython 3.15, free-threaded  and 3.15t from python3.15's: see the quirks
 #
 # Environment:
 #   GOMASK_PYTHON_ROOT    install root, default /opt/gomask-python: NAME is
@@ -61,10 +64,17 @@
 #    thread while another writes through an export can crash the
 #    interpreter, CPython issue 129107, fixed in 3.14): tests that do that on
 #    purpose skip on 3.13t.
-#  - 3.13t is the free-threaded one because it is the only CPython whose
-#    source this mirror serves: on 2026-12-01 the orig tarballs of python3.14
-#    and python3.15 (and python3.13 3.13.18) answered 404, python3.13 3.13.15
-#    downloaded. The newest python3.13 tarball that downloads is taken.
+#  - 3.13t is the free-threaded one that runs because it is the only CPython
+#    whose source this mirror serves: on 2026-12-01 and again on 2026-12-07
+#    the orig tarballs of python3.14 (3.14.10 and 3.14.9 in sid's Sources,
+#    3.14.8 in forky's) and python3.15 (3.15.2 in sid's, 3.15.0 in forky's),
+#    and their .dsc and .debian.tar.xz, answered 404, while the binary
+#    packages of the same versions (python3.14_3.14.10-1_amd64.deb, ...) and
+#    python3.13 3.13.15's orig tarball and .dsc downloaded (python3.13
+#    3.13.18's tarball answered 404). 3.14t and 3.15t therefore stop with
+#    "none of the python3.14 tarballs downloads": they are built, exactly as
+#    3.13t, once the mirror serves one. The newest tarball that downloads is
+#    taken. No suite ships a free-threaded binary package (no *-nogil).
 #  - Debian's CPython installs into /usr/local when not in a venv: use venvs.
 set -euo pipefail
 
@@ -74,10 +84,11 @@ PREFIX=$ROOT/$NAME
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 case "$NAME" in
     3.14 | 3.15) PY=$PREFIX/usr/bin/python$NAME ;;
+    3.13) PY=$PREFIX/usr/bin/python3.13 ;;
     pypy3.11) PY=$PREFIX/usr/bin/pypy3.11 ;;
-    3.13t) PY=$PREFIX/bin/python3.13t ;;
+    3.13t | 3.14t | 3.15t) PY=$PREFIX/bin/python$NAME ;;
     *)
-        echo "usage: $0 3.14|3.15|3.13t|pypy3.11   (env: GOMASK_PYTHON_ROOT=/opt/gomask-python)" >&2
+        echo "usage: $0 3.13|3.14|3.15|3.13t|3.14t|3.15t|pypy3.11   (env: GOMASK_PYTHON_ROOT=/opt/gomask-python)" >&2
         exit 2
         ;;
 esac
@@ -246,6 +257,12 @@ from_sid() {  # CPython 3.X from sid
     wheels_here
 }
 
+from_trixie_cpython() {  # CPython 3.13 (with the GIL) from trixie
+    from_debs trixie python3.13 python3.13-minimal libpython3.13-minimal libpython3.13-stdlib \
+        python3.13-venv python3-pip-whl python3-setuptools-whl
+    wheels_here
+}
+
 from_trixie() {  # PyPy 3.11 from trixie
     from_debs trixie pypy3 pypy3-lib pypy3-venv pypy3-dev python3-pip-whl python3-setuptools-whl
     wheels_here
@@ -253,14 +270,15 @@ from_trixie() {  # PyPy 3.11 from trixie
 
 # --- from source -------------------------------------------------------------
 
-freethreaded() {  # CPython 3.13t, built with --disable-gil
-    # name version sha256 path of each python3.13 orig tarball in sid's and
+freethreaded() {  # CPython 3.X (NAME 3.Xt), built with --disable-gil
+    local v=${NAME%t}
+    # version sha256 path of each python3.X orig tarball in sid's and
     # trixie's Sources, newest first.
     local suite
     for suite in sid trixie; do
-        index "$suite" main/source/Sources.xz | awk '
+        index "$suite" main/source/Sources.xz | awk -v package="python$v" '
             BEGIN { RS = ""; FS = "\n" }
-            /^Package: python3\.13\n/ {
+            $1 == "Package: " package {
                 dir = version = ""
                 sums = 0
                 for (i = 1; i <= NF; i++) {
@@ -270,11 +288,11 @@ freethreaded() {  # CPython 3.13t, built with --disable-gil
                     else if ($i !~ /^ /) sums = 0
                     else if (sums && $i ~ /\.orig\.tar\.xz$/) { split($i, f, " "); sha[f[3]] = f[1] }
                 }
-                for (t in sha) { v = t; sub(/^python3\.13_/, "", v); sub(/\.orig\.tar\.xz$/, "", v); print v, sha[t], dir "/" t }
+                for (t in sha) { v = t; sub(/^[^_]*_/, "", v); sub(/\.orig\.tar\.xz$/, "", v); print v, sha[t], dir "/" t }
                 delete sha
             }'
     done | sort -u | sort -k1,1Vr >"$WORK/tarballs"
-    [ -s "$WORK/tarballs" ] || die "no python3.13 source package in sid or trixie"
+    [ -s "$WORK/tarballs" ] || die "no python$v source package in sid or trixie"
 
     local version sha path tarball=""
     while read -r version sha path; do
@@ -286,7 +304,7 @@ freethreaded() {  # CPython 3.13t, built with --disable-gil
         fi
         log "source: $path does not download, trying an older one"
     done <"$WORK/tarballs"
-    [ -n "$tarball" ] || die "none of the python3.13 tarballs downloads: $(awk '{print $1}' "$WORK/tarballs" | xargs)"
+    [ -n "$tarball" ] || die "none of the python$v tarballs downloads: $(awk '{print $1}' "$WORK/tarballs" | xargs)"
 
     apt_install build-essential pkg-config libssl-dev zlib1g-dev libffi-dev libbz2-dev \
         libreadline-dev libsqlite3-dev liblzma-dev uuid-dev libncurses-dev
@@ -295,7 +313,7 @@ freethreaded() {  # CPython 3.13t, built with --disable-gil
     (
         cd "$WORK/Python-$version"
         log "building $version with --disable-gil (~2.5 min on 2 cores; logs in $WORK until the end)"
-        # ensurepip's bundled pip serves `python3.13t -m venv`.
+        # ensurepip's bundled pip serves `python3.Xt -m venv`.
         ./configure --disable-gil --prefix="$PREFIX" --with-ensurepip=no >"$WORK/configure.log" 2>&1 &&
             make -j"$(nproc)" >"$WORK/make.log" 2>&1 &&
             make install >"$WORK/install.log" 2>&1
@@ -311,8 +329,9 @@ log "providing it in $PREFIX (from $MIRROR)"
 rm -f "$PREFIX/.provided"
 case "$NAME" in
     3.14 | 3.15) from_sid ;;
+    3.13) from_trixie_cpython ;;
     pypy3.11) from_trixie ;;
-    3.13t) freethreaded ;;
+    3.13t | 3.14t | 3.15t) freethreaded ;;
 esac
 
 check >&2 || die "$PY does not pass the check"

@@ -511,6 +511,12 @@ loaded: Library | None = None
 #: True once any process of this lineage loaded a library: its runtime then
 #: lives in this address space, dead after a fork.
 _runtime_inherited = False
+#: True in a forked child whose parent had imported this module.
+_forked = False
+#: Set in the process environment by a forked child whose main interpreter
+#: had imported gomask, to the child's pid: the interpreters it creates later
+#: (their os.environ is read from it) learn that they live in a fork.
+FORKED_ENV = "GOMASK_FORKED_PID"
 
 
 #: The settings of set_parallelism() (threshold, workers), None where the
@@ -572,13 +578,62 @@ def library() -> Library:
     return lib
 
 
+def _already_loaded(path: Path) -> bool:
+    """Whether *path* is loaded in this process, by whom ever: dlopen() with
+    RTLD_NOLOAD maps nothing and answers for the file (device and inode)."""
+    no_load = getattr(os, "RTLD_NOLOAD", None)
+    if no_load is None:  # Windows: no fork() either
+        return False
+    if not path.is_file() or _truncated_elf(path):
+        return False  # not loadable: _open() says why
+    try:
+        ctypes.CDLL(str(path), mode=no_load)
+    except OSError:
+        return False
+    return True
+
+
+def _alone_in_the_main_interpreter() -> bool:
+    """True in the main interpreter when no other interpreter exists (and
+    where subinterpreters do not exist: PyPy, CPython before 3.13)."""
+    try:
+        import _interpreters  # type: ignore[import-not-found]
+    except ImportError:
+        return True
+    current: int = _interpreters.get_current()[0]
+    return current == _interpreters.get_main()[0] and len(_interpreters.list_all()) == 1
+
+
+def _inherited(path: Path) -> bool:
+    """Whether the runtime of *path*, if loaded in this process, is a dead
+    one inherited through fork(). Every interpreter (subinterpreters of
+    CPython 3.14) has its own instance of this module, but the process has
+    one library and one runtime, and fork() runs the fork handlers of the
+    forking interpreter only: an instance that did not load the library
+    itself learns of an earlier load from the dynamic loader."""
+    if _runtime_inherited:
+        return True
+    if not _already_loaded(path):
+        return False
+    # Loaded by another interpreter of this process (its runtime runs), or
+    # before a fork. A forked child has only its main interpreter, so a
+    # main interpreter alone that did not load it is taken for a child; a
+    # wrong guess (the subinterpreters that loaded it closed already) costs
+    # a second runtime, not a hang.
+    return (
+        _forked
+        or os.environ.get(FORKED_ENV) == str(os.getpid())
+        or _alone_in_the_main_interpreter()
+    )
+
+
 def load() -> Library:
     """Load the library for this process, once (the first caller loads it)."""
     global loaded
     with _lock:
         if loaded is None:
             path = library_path()
-            lib = _open_private_copy(path) if _runtime_inherited else _open(path)
+            lib = _open_private_copy(path) if _inherited(path) else _open(path)
             _apply_split(lib)
             loaded = lib
         return loaded
@@ -598,10 +653,13 @@ def _release_after_fork() -> None:
 
 
 def _forget_after_fork() -> None:
-    global loaded, _lock, _runtime_inherited
+    global loaded, _lock, _runtime_inherited, _forked
     # No load was in progress at the fork (_wait_for_a_load): if the parent
-    # had a runtime, `loaded` shows it.
+    # had a runtime, `loaded` shows it (another interpreter's load, the
+    # dynamic loader: see _inherited).
     _runtime_inherited = _runtime_inherited or loaded is not None
+    _forked = True
+    os.putenv(FORKED_ENV, str(os.getpid()))  # for interpreters created from now on
     loaded = None
     # The lock was held by the forking thread: a fresh one.
     _lock = threading.Lock()
