@@ -1,0 +1,317 @@
+"""The Autobahn|Testsuite against every library gomask patches, with and without gomask.
+
+    python compliance/run.py                       # the core and deflate cases (.ci/run's)
+    python compliance/run.py --cases all           # every case, 9.* (performance) too
+    python compliance/run.py --testees wsproto --roles server --cases 1.*,12.1.*
+
+For each testee (compliance/testee.py: a library's echo server or client)
+and role, three runs: gomask off (the library's own masker), ``install(min_size=0)``
+(every frame through gomask) and ``install()`` (gomask's thresholds). A
+server is tested by ``wstest -m fuzzingclient``, a client against
+``wstest -m fuzzingserver``, on 127.0.0.1, each on a free port, every process
+ended at the end of its run. wstest is provided by scripts/wstest.sh
+(CPython 2.7 and autobahntestsuite, once, then reused).
+
+It fails (exit 1) if any case's behavior or behaviorClose (wstest's verdicts
+in its JSON report) differs between the three runs of a testee, if a run
+reports a different set of cases, or if a gomask run did not reach gomask:
+with ``min_size=0`` integrations.stats() must count frames masked by gomask;
+with ``install()``, wherever install() patched the library (it leaves those
+whose C masker it was not measured faster than alone: that run is then the
+library's own, and must show that). A case a library fails in all three
+runs is the library's own result: counted, listed, not a failure of gomask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TESTEES = (
+    "wsproto",
+    "websockets-asyncio",
+    "websockets-sansio",
+    "websockets-legacy",
+    "tornado",
+    "aiohttp",
+    "autobahn",
+)
+MODES = ("off", "all", "default")
+MODE_LABEL = {"off": "without gomask", "all": "install(min_size=0)", "default": "install()"}
+CASE_SETS = {
+    "core": ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*"],
+    "performance": ["9.*"],
+    "deflate": ["12.*", "13.*"],
+    "all": ["*"],
+}
+VERDICTS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
+RUN_TIMEOUT = 1800  # seconds, one wstest run: far above any measured
+
+
+def log(message: str) -> None:
+    print(f"compliance: {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(port: int, process: subprocess.Popen[Any], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port} after {timeout} s")
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def testee_env(testee: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if testee == "aiohttp":
+        # aiohttp's pure-Python reader and writer: its compiled reader calls
+        # its Cython masker through a cimport, which gomask cannot patch.
+        env["AIOHTTP_NO_EXTENSIONS"] = "1"
+    return env
+
+
+def read_port(process: subprocess.Popen[str], timeout: float) -> int:
+    assert process.stdout is not None
+    import selectors
+
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise RuntimeError(f"the testee gave no port in {timeout} s")
+    line = process.stdout.readline()
+    if not line.startswith("port "):
+        raise RuntimeError(f"the testee gave no port: {line!r} (exit {process.poll()})")
+    return int(line.split()[1])
+
+
+def one_run(
+    wstest: str, testee: str, role: str, mode: str, cases: list[str], work: Path
+) -> dict[str, Any]:
+    """wstest's verdicts {case: [behavior, behaviorClose]} and what gomask saw."""
+    work.mkdir(parents=True)
+    out = work / "reports"
+    stats = work / "stats.json"
+    command = [sys.executable, str(HERE / "testee.py"), testee, role, "--gomask", mode]
+    command += ["--stats", str(stats)]
+    started = time.monotonic()
+    wstest_log = open(work / "wstest.log", "w")
+    testee_log = open(work / "testee.log", "w")
+    if role == "server":
+        server = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=testee_log, text=True, env=testee_env(testee)
+        )
+        try:
+            port = read_port(server, 60)
+            spec = {
+                "outdir": str(out),
+                "servers": [{"agent": testee, "url": f"ws://127.0.0.1:{port}"}],
+                "cases": cases,
+                "exclude-cases": [],
+                "exclude-agent-cases": {},
+            }
+            (work / "spec.json").write_text(json.dumps(spec))
+            subprocess.run(
+                [wstest, "-m", "fuzzingclient", "-s", "spec.json"],
+                cwd=work, stdout=wstest_log, stderr=subprocess.STDOUT,
+                timeout=RUN_TIMEOUT, check=True,
+            )  # fmt: skip
+        finally:
+            stop(server)
+        if server.returncode != 0:
+            raise RuntimeError(f"the server exited with {server.returncode}: see {work}")
+    else:
+        port = free_port()
+        spec = {"url": f"ws://127.0.0.1:{port}", "outdir": str(out), "cases": cases,
+                "exclude-cases": [], "exclude-agent-cases": {}}  # fmt: skip
+        (work / "spec.json").write_text(json.dumps(spec))
+        fuzzer = subprocess.Popen(
+            [wstest, "-m", "fuzzingserver", "-s", "spec.json", "-u", "0"],
+            cwd=work, stdout=wstest_log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_listening(port, fuzzer, 60)
+            subprocess.run(
+                command + ["--url", f"ws://127.0.0.1:{port}"],
+                stdout=testee_log, stderr=subprocess.STDOUT, env=testee_env(testee),
+                timeout=RUN_TIMEOUT, check=True,
+            )  # fmt: skip
+        finally:
+            stop(fuzzer)
+    index = json.loads((out / "index.json").read_text())
+    verdicts = {
+        case: [result["behavior"], result["behaviorClose"]]
+        for case, result in index[testee].items()
+    }
+    return {
+        "verdicts": verdicts,
+        "gomask": json.loads(stats.read_text()),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def case_key(case: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in case.split("."))
+
+
+def check(testee: str, role: str, runs: dict[str, dict[str, Any]]) -> list[str]:
+    """What is wrong with the three runs of one testee and role: nothing, if they agree."""
+    problems = []
+    label = f"{testee} {role}"
+    reference = runs["off"]["verdicts"]
+    for mode in ("all", "default"):
+        verdicts = runs[mode]["verdicts"]
+        if set(verdicts) != set(reference):
+            problems.append(f"{label}: {mode} ran other cases than off")
+        for case in sorted(set(verdicts) & set(reference), key=case_key):
+            if verdicts[case] != reference[case]:
+                problems.append(
+                    f"{label}: case {case}: {MODE_LABEL[mode]} {verdicts[case]}, "
+                    f"without gomask {reference[case]}"
+                )
+    library = runs["off"]["gomask"]["library"]
+    seen = runs["all"]["gomask"]
+    if library not in seen["installed"] or not (seen["stats"] or {}).get("gomask_calls"):
+        problems.append(f"{label}: install(min_size=0) masked no frame with gomask: {seen}")
+    seen = runs["default"]["gomask"]
+    if library in seen["installed"]:
+        if not (seen["stats"] or {}).get("gomask_calls"):
+            problems.append(f"{label}: install() patched {library}, gomask masked nothing: {seen}")
+    elif seen["stats"] is not None:
+        problems.append(f"{label}: install() left {library} alone, yet it has stats: {seen}")
+    return problems
+
+
+def summary_row(testee: str, role: str, runs: dict[str, dict[str, Any]]) -> str:
+    counts = Counter(v[0] for v in runs["off"]["verdicts"].values())
+    counts_close = Counter(v[1] for v in runs["off"]["verdicts"].values())
+    cells = [str(counts.get(v, 0)) for v in VERDICTS]
+    others = sorted(set(counts) - set(VERDICTS))
+    if others:
+        cells[-1] += " (+" + ", ".join(f"{counts[o]} {o}" for o in others) + ")"
+    agree = all(
+        runs[m]["verdicts"] == runs["off"]["verdicts"] for m in ("all", "default")
+    )
+    gomask = []
+    for mode in ("all", "default"):
+        seen = runs[mode]["gomask"]
+        calls = (seen["stats"] or {}).get("gomask_calls")
+        gomask.append(f"{calls:,}" if seen["library"] in seen["installed"] else "not patched")
+    close_ok = counts_close.get("OK", 0)
+    return (
+        f"| {testee} | {role} | {len(runs['off']['verdicts'])} | " + " | ".join(cells)
+        + f" | {close_ok} | {'yes' if agree else 'NO'} | {gomask[0]} | {gomask[1]} |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--cases", default="core,deflate",
+        help=f"comma-separated sets ({', '.join(CASE_SETS)}) or wstest case patterns "
+        "(default: core,deflate)",
+    )  # fmt: skip
+    parser.add_argument("--testees", default=",".join(TESTEES), help="comma-separated")
+    parser.add_argument("--roles", default="server,client", help="comma-separated")
+    parser.add_argument("--wstest", help="wstest to use (default: scripts/wstest.sh's)")
+    parser.add_argument("--json", help="write every verdict and count to this file")
+    parser.add_argument("--keep", help="keep wstest's reports and logs in this directory")
+    args = parser.parse_args()
+
+    cases: list[str] = []
+    for item in args.cases.split(","):
+        cases += CASE_SETS.get(item, [item])
+    testees = args.testees.split(",")
+    roles = args.roles.split(",")
+    for testee in testees:
+        if testee not in TESTEES:
+            parser.error(f"unknown testee {testee}: one of {', '.join(TESTEES)}")
+    wstest = args.wstest or subprocess.run(
+        ["bash", str(ROOT / "scripts" / "wstest.sh")],
+        stdout=subprocess.PIPE, text=True, check=True,
+    ).stdout.splitlines()[-1]  # fmt: skip
+
+    started = time.monotonic()
+    keep = Path(args.keep) if args.keep else None
+    work = Path(tempfile.mkdtemp(prefix="gomask-compliance-")) if keep is None else keep
+    problems: list[str] = []
+    rows: list[str] = []
+    results: dict[str, Any] = {"cases": cases, "runs": {}}
+    for testee in testees:
+        for role in roles:
+            runs = {}
+            for mode in MODES:
+                runs[mode] = one_run(wstest, testee, role, mode, cases, work / f"{testee}-{role}-{mode}")
+                seen = runs[mode]["gomask"]
+                log(
+                    f"{testee} {role}, {MODE_LABEL[mode]}: {len(runs[mode]['verdicts'])} cases "
+                    f"in {runs[mode]['seconds']} s; gomask {seen['installed']} {seen['stats']}"
+                )
+            found = check(testee, role, runs)
+            for problem in found:
+                log(f"DIFFERS: {problem}")
+            problems += found
+            rows.append(summary_row(testee, role, runs))
+            results["runs"][f"{testee} {role}"] = runs
+            own = sorted(
+                (c for c, v in runs["off"]["verdicts"].items() if v[0] not in ("OK", "INFORMATIONAL", "NON-STRICT")),
+                key=case_key,
+            )
+            if own:
+                log(f"{testee} {role}: the library's own (without gomask too): " + ", ".join(
+                    f"{c} {runs['off']['verdicts'][c][0]}" for c in own))
+    if keep is None:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"cases: {' '.join(cases)}; verdicts of the run without gomask, which the two others match case by case")
+    print("| testee | role | cases | " + " | ".join(VERDICTS)
+          + " | close OK | all three agree | gomask calls, min_size=0 | gomask calls, install() |")
+    print("|---" * (len(VERDICTS) + 7) + "|")
+    for row in rows:
+        print(row)
+    elapsed = time.monotonic() - started
+    if args.json:
+        results["seconds"] = round(elapsed, 1)
+        Path(args.json).write_text(json.dumps(results, indent=1, sort_keys=True))
+    if problems:
+        print(f"compliance: {len(problems)} problems:", *problems, sep="\n  ", file=sys.stderr)
+        return 1
+    print(f"compliance: {len(rows)} testees x 3 runs agree case by case ({elapsed:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
