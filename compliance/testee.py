@@ -70,6 +70,7 @@ async def _wsproto_pump(
 
     received: list[Any] = []
     parts: list[Any] = []
+    failed = False
     while True:
         data = await reader.read(1 << 16)
         ws.receive_data(data or None)
@@ -93,12 +94,18 @@ async def _wsproto_pump(
                 if ws.state is ConnectionState.OPEN:
                     writer.write(ws.send(event.response()))
             elif isinstance(event, CloseConnection):
-                if ws.state is not ConnectionState.CLOSED:
+                if ws.state is ConnectionState.OPEN:
+                    # wsproto failed the connection (bad frame, bad UTF-8):
+                    # its close frame, then the TCP connection closed, as
+                    # RFC 6455 7.1.7 has it (wsproto parses nothing after).
+                    writer.write(ws.send(event.response()))
+                    failed = True
+                elif ws.state is ConnectionState.REMOTE_CLOSING:
                     writer.write(ws.send(event.response()))
             elif isinstance(event, RejectConnection):
                 break
         await writer.drain()
-        if not data or ws.state in (ConnectionState.CLOSED, ConnectionState.REJECTING):
+        if failed or not data or ws.state in (ConnectionState.CLOSED, ConnectionState.REJECTING):
             break
     writer.close()
     return received
@@ -208,7 +215,8 @@ async def _websockets_pump(
                         try:
                             message: Any = payload.decode() if text else payload
                         except UnicodeDecodeError:
-                            protocol.fail(1007, "invalid UTF-8")
+                            if protocol.state is State.OPEN:
+                                protocol.fail(1007, "invalid UTF-8")
                             continue
                         received.append(message)
                         if echo and protocol.state is State.OPEN:
