@@ -25,6 +25,7 @@ runs is the library's own result: counted, listed, not a failure of gomask.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import signal
@@ -50,13 +51,26 @@ TESTEES = (
 )
 MODES = ("off", "all", "default")
 MODE_LABEL = {"off": "without gomask", "all": "install(min_size=0)", "default": "install()"}
+# wstest's case patterns: "*" is any text, and a pattern matches any case id
+# it begins (so "12.1.1" is written as an id, never a pattern: "12.1.1*" would
+# take 12.1.10-18 too).
+DEFLATE_SECTIONS = [f"12.{n}" for n in range(1, 6)] + [f"13.{n}" for n in range(1, 8)]
 CASE_SETS = {
+    # Framing, pings, reserved bits, opcodes, fragmentation, UTF-8, closing,
+    # and 10.1.1: 247 cases, ~10 s a run.
     "core": ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*"],
+    # permessage-deflate, every section (text, binary, each negotiated
+    # parameter) with its 1000 messages of 16 B and of 1 KiB: 24 cases, ~30 s
+    # a run. Each section goes on to 128 KiB messages, whose cases take up to
+    # a minute each (wstest masks in pure Python on 2.7): "deflate-all".
+    "deflate": [f"{section}.{m}" for section in DEFLATE_SECTIONS for m in (1, 4)],
+    "deflate-all": ["12.*", "13.*"],
+    # Limits and performance: messages and frames up to 16 MiB, 54 cases.
     "performance": ["9.*"],
-    "deflate": ["12.*", "13.*"],
     "all": ["*"],
 }
 VERDICTS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
+AGAIN = 5  # runs again without gomask of the cases that differed
 RUN_TIMEOUT = 1800  # seconds, one wstest run: far above any measured
 
 
@@ -126,49 +140,52 @@ def one_run(
     command = [sys.executable, str(HERE / "testee.py"), testee, role, "--gomask", mode]
     command += ["--stats", str(stats)]
     started = time.monotonic()
-    wstest_log = open(work / "wstest.log", "w")
-    testee_log = open(work / "testee.log", "w")
-    if role == "server":
-        server = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=testee_log, text=True, env=testee_env(testee)
-        )
-        try:
-            port = read_port(server, 60)
-            spec = {
-                "outdir": str(out),
-                "servers": [{"agent": testee, "url": f"ws://127.0.0.1:{port}"}],
-                "cases": cases,
-                "exclude-cases": [],
-                "exclude-agent-cases": {},
-            }
+    with open(work / "wstest.log", "w") as wstest_log, open(work / "testee.log", "w") as testee_log:
+        if role == "server":
+            server = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=testee_log,
+                text=True,
+                env=testee_env(testee),
+            )
+            try:
+                port = read_port(server, 60)
+                spec = {
+                    "outdir": str(out),
+                    "servers": [{"agent": testee, "url": f"ws://127.0.0.1:{port}"}],
+                    "cases": cases,
+                    "exclude-cases": [],
+                    "exclude-agent-cases": {},
+                }
+                (work / "spec.json").write_text(json.dumps(spec))
+                subprocess.run(
+                    [wstest, "-m", "fuzzingclient", "-s", "spec.json"],
+                    cwd=work, stdout=wstest_log, stderr=subprocess.STDOUT,
+                    timeout=RUN_TIMEOUT, check=True,
+                )  # fmt: skip
+            finally:
+                stop(server)
+            if server.returncode != 0:
+                raise RuntimeError(f"the server exited with {server.returncode}: see {work}")
+        else:
+            port = free_port()
+            spec = {"url": f"ws://127.0.0.1:{port}", "outdir": str(out), "cases": cases,
+                    "exclude-cases": [], "exclude-agent-cases": {}}  # fmt: skip
             (work / "spec.json").write_text(json.dumps(spec))
-            subprocess.run(
-                [wstest, "-m", "fuzzingclient", "-s", "spec.json"],
+            fuzzer = subprocess.Popen(
+                [wstest, "-m", "fuzzingserver", "-s", "spec.json", "-u", "0"],
                 cwd=work, stdout=wstest_log, stderr=subprocess.STDOUT,
-                timeout=RUN_TIMEOUT, check=True,
             )  # fmt: skip
-        finally:
-            stop(server)
-        if server.returncode != 0:
-            raise RuntimeError(f"the server exited with {server.returncode}: see {work}")
-    else:
-        port = free_port()
-        spec = {"url": f"ws://127.0.0.1:{port}", "outdir": str(out), "cases": cases,
-                "exclude-cases": [], "exclude-agent-cases": {}}  # fmt: skip
-        (work / "spec.json").write_text(json.dumps(spec))
-        fuzzer = subprocess.Popen(
-            [wstest, "-m", "fuzzingserver", "-s", "spec.json", "-u", "0"],
-            cwd=work, stdout=wstest_log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            wait_listening(port, fuzzer, 60)
-            subprocess.run(
-                command + ["--url", f"ws://127.0.0.1:{port}"],
-                stdout=testee_log, stderr=subprocess.STDOUT, env=testee_env(testee),
-                timeout=RUN_TIMEOUT, check=True,
-            )  # fmt: skip
-        finally:
-            stop(fuzzer)
+            try:
+                wait_listening(port, fuzzer, 60)
+                subprocess.run(
+                    [*command, "--url", f"ws://127.0.0.1:{port}"],
+                    stdout=testee_log, stderr=subprocess.STDOUT, env=testee_env(testee),
+                    timeout=RUN_TIMEOUT, check=True,
+                )  # fmt: skip
+            finally:
+                stop(fuzzer)
     index = json.loads((out / "index.json").read_text())
     verdicts = {
         case: [result["behavior"], result["behaviorClose"]]
@@ -185,8 +202,29 @@ def case_key(case: str) -> tuple[int, ...]:
     return tuple(int(part) for part in case.split("."))
 
 
-def check(testee: str, role: str, runs: dict[str, dict[str, Any]]) -> list[str]:
-    """What is wrong with the three runs of one testee and role: nothing, if they agree."""
+def differing(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """The cases whose verdicts are not the same in the three runs."""
+    reference = runs["off"]["verdicts"]
+    cases = {
+        case
+        for mode in ("all", "default")
+        for case, verdict in runs[mode]["verdicts"].items()
+        if reference.get(case) != verdict
+    }
+    return sorted(cases, key=case_key)
+
+
+def check(
+    testee: str, role: str, runs: dict[str, dict[str, Any]], without: dict[str, list[Any]]
+) -> list[str]:
+    """What is wrong with the three runs of one testee and role: nothing, if they agree.
+
+    *without* holds, for each case that differed, every verdict that the
+    library gave without gomask, in the first run and in the runs again of
+    those cases: a verdict of a gomask run that is one of them is the
+    library's own (a case whose outcome depends on how TCP delivers the
+    octets that wstest sends one by one varies from run to run).
+    """
     problems = []
     label = f"{testee} {role}"
     reference = runs["off"]["verdicts"]
@@ -195,10 +233,10 @@ def check(testee: str, role: str, runs: dict[str, dict[str, Any]]) -> list[str]:
         if set(verdicts) != set(reference):
             problems.append(f"{label}: {mode} ran other cases than off")
         for case in sorted(set(verdicts) & set(reference), key=case_key):
-            if verdicts[case] != reference[case]:
+            if verdicts[case] != reference[case] and verdicts[case] not in without.get(case, []):
                 problems.append(
                     f"{label}: case {case}: {MODE_LABEL[mode]} {verdicts[case]}, "
-                    f"without gomask {reference[case]}"
+                    f"without gomask {without.get(case, [reference[case]])}"
                 )
     library = runs["off"]["gomask"]["library"]
     seen = runs["all"]["gomask"]
@@ -213,16 +251,14 @@ def check(testee: str, role: str, runs: dict[str, dict[str, Any]]) -> list[str]:
     return problems
 
 
-def summary_row(testee: str, role: str, runs: dict[str, dict[str, Any]]) -> str:
+def summary_row(testee: str, role: str, runs: dict[str, dict[str, Any]], varies: int) -> str:
     counts = Counter(v[0] for v in runs["off"]["verdicts"].values())
     counts_close = Counter(v[1] for v in runs["off"]["verdicts"].values())
     cells = [str(counts.get(v, 0)) for v in VERDICTS]
     others = sorted(set(counts) - set(VERDICTS))
     if others:
         cells[-1] += " (+" + ", ".join(f"{counts[o]} {o}" for o in others) + ")"
-    agree = all(
-        runs[m]["verdicts"] == runs["off"]["verdicts"] for m in ("all", "default")
-    )
+    agree = "yes" if varies == 0 else f"yes; {varies} vary without gomask too"
     gomask = []
     for mode in ("all", "default"):
         seen = runs[mode]["gomask"]
@@ -230,8 +266,9 @@ def summary_row(testee: str, role: str, runs: dict[str, dict[str, Any]]) -> str:
         gomask.append(f"{calls:,}" if seen["library"] in seen["installed"] else "not patched")
     close_ok = counts_close.get("OK", 0)
     return (
-        f"| {testee} | {role} | {len(runs['off']['verdicts'])} | " + " | ".join(cells)
-        + f" | {close_ok} | {'yes' if agree else 'NO'} | {gomask[0]} | {gomask[1]} |"
+        f"| {testee} | {role} | {len(runs['off']['verdicts'])} | "
+        + " | ".join(cells)
+        + f" | {close_ok} | {agree} | {gomask[0]} | {gomask[1]} |"
     )
 
 
@@ -247,6 +284,10 @@ def main() -> int:
     parser.add_argument("--wstest", help="wstest to use (default: scripts/wstest.sh's)")
     parser.add_argument("--json", help="write every verdict and count to this file")
     parser.add_argument("--keep", help="keep wstest's reports and logs in this directory")
+    parser.add_argument(
+        "--jobs", type=int, default=2,
+        help="runs at the same time (default 2: each run is two processes, mostly one busy)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     cases: list[str] = []
@@ -268,37 +309,81 @@ def main() -> int:
     problems: list[str] = []
     rows: list[str] = []
     results: dict[str, Any] = {"cases": cases, "runs": {}}
+
+    def run(testee: str, role: str, mode: str) -> dict[str, Any]:
+        result = one_run(wstest, testee, role, mode, cases, work / f"{testee}-{role}-{mode}")
+        seen = result["gomask"]
+        log(
+            f"{testee} {role}, {MODE_LABEL[mode]}: {len(result['verdicts'])} cases "
+            f"in {result['seconds']} s; gomask {seen['installed']} {seen['stats']}"
+        )
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = {
+            (testee, role, mode): pool.submit(run, testee, role, mode)
+            for testee in testees
+            for role in roles
+            for mode in MODES
+        }
     for testee in testees:
         for role in roles:
-            runs = {}
-            for mode in MODES:
-                runs[mode] = one_run(wstest, testee, role, mode, cases, work / f"{testee}-{role}-{mode}")
-                seen = runs[mode]["gomask"]
-                log(
-                    f"{testee} {role}, {MODE_LABEL[mode]}: {len(runs[mode]['verdicts'])} cases "
-                    f"in {runs[mode]['seconds']} s; gomask {seen['installed']} {seen['stats']}"
+            runs = {mode: futures[testee, role, mode].result() for mode in MODES}
+            # A case that differs is run again without gomask, up to
+            # AGAIN times, to see whether the library gives that verdict
+            # on its own too.
+            again = differing(runs)
+            without = {case: [runs["off"]["verdicts"][case]] for case in again}
+            for attempt in range(AGAIN if again else 0):
+                log(f"{testee} {role}: again without gomask ({attempt + 1}): {' '.join(again)}")
+                rerun = one_run(
+                    wstest, testee, role, "off", again, work / f"{testee}-{role}-off-again{attempt}"
                 )
-            found = check(testee, role, runs)
+                for case, verdict in rerun["verdicts"].items():
+                    if verdict not in without[case]:
+                        without[case].append(verdict)
+                if not check(testee, role, runs, without):
+                    break
+            varies = [case for case in again if len(without[case]) > 1]
+            if varies:
+                log(
+                    f"{testee} {role}: vary from run to run without gomask: "
+                    + ", ".join(f"{case} {without[case]}" for case in varies)
+                )
+            runs["off"]["again"] = without
+            found = check(testee, role, runs, without)
             for problem in found:
                 log(f"DIFFERS: {problem}")
             problems += found
-            rows.append(summary_row(testee, role, runs))
+            rows.append(summary_row(testee, role, runs, len(varies)))
             results["runs"][f"{testee} {role}"] = runs
             own = sorted(
-                (c for c, v in runs["off"]["verdicts"].items() if v[0] not in ("OK", "INFORMATIONAL", "NON-STRICT")),
+                (
+                    c
+                    for c, v in runs["off"]["verdicts"].items()
+                    if v[0] not in ("OK", "INFORMATIONAL", "NON-STRICT")
+                ),
                 key=case_key,
             )
             if own:
-                log(f"{testee} {role}: the library's own (without gomask too): " + ", ".join(
-                    f"{c} {runs['off']['verdicts'][c][0]}" for c in own))
+                log(
+                    f"{testee} {role}: the library's own (without gomask too): "
+                    + ", ".join(f"{c} {runs['off']['verdicts'][c][0]}" for c in own)
+                )
     if keep is None:
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"cases: {' '.join(cases)}; verdicts of the run without gomask, which the two others match case by case")
-    print("| testee | role | cases | " + " | ".join(VERDICTS)
-          + " | close OK | all three agree | gomask calls, min_size=0 | gomask calls, install() |")
+    print(
+        f"cases: {' '.join(cases)}; the verdicts of the runs without gomask, "
+        "which the two others match case by case"
+    )
+    print(
+        "| testee | role | cases | "
+        + " | ".join(VERDICTS)
+        + " | close OK | all three agree | gomask calls, min_size=0 | gomask calls, install() |"
+    )
     print("|---" * (len(VERDICTS) + 7) + "|")
     for row in rows:
         print(row)
@@ -306,11 +391,14 @@ def main() -> int:
     if args.json:
         results["seconds"] = round(elapsed, 1)
         Path(args.json).write_text(json.dumps(results, indent=1, sort_keys=True))
+    failed = len({problem.split(":")[0] for problem in problems})
     if problems:
         print(f"compliance: {len(problems)} problems:", *problems, sep="\n  ", file=sys.stderr)
-        return 1
-    print(f"compliance: {len(rows)} testees x 3 runs agree case by case ({elapsed:.0f} s)")
-    return 0
+    else:
+        print(f"compliance: {len(rows)} testees x 3 runs agree case by case ({elapsed:.0f} s)")
+    # One line per testee and role, as test runners close.
+    print(f"compliance: {len(rows) - failed} passed, {failed} failed")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

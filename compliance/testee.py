@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -52,6 +53,14 @@ Client = Callable[[str, bool], Awaitable[list[Any]]]
 # --- wsproto: the sans-I/O connection on asyncio streams ---------------------
 
 
+async def _read(reader: asyncio.StreamReader) -> bytes:
+    """The next bytes, or b"" at the end: a reset connection ends it too."""
+    try:
+        return await reader.read(1 << 16)
+    except ConnectionError:
+        return b""
+
+
 async def _wsproto_pump(
     ws: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, echo: bool
 ) -> list[Any]:
@@ -72,7 +81,7 @@ async def _wsproto_pump(
     parts: list[Any] = []
     failed = False
     while True:
-        data = await reader.read(1 << 16)
+        data = await _read(reader)
         ws.receive_data(data or None)
         for event in ws.events():
             if isinstance(event, Request):
@@ -137,7 +146,9 @@ async def wsproto_client(url: str, echo: bool) -> list[Any]:
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     ws = WSConnection(ConnectionType.CLIENT)
     target = parts.path + ("?" + parts.query if parts.query else "")
-    writer.write(ws.send(Request(host=parts.netloc, target=target, extensions=[PerMessageDeflate()])))
+    writer.write(
+        ws.send(Request(host=parts.netloc, target=target, extensions=[PerMessageDeflate()]))
+    )
     return await _wsproto_pump(ws, reader, writer, echo)
 
 
@@ -195,7 +206,7 @@ async def _websockets_pump(
                 writer.write_eof()
 
     while True:
-        data = await reader.read(1 << 16)
+        data = await _read(reader)
         if data:
             protocol.receive_data(data)
         else:
@@ -232,7 +243,7 @@ async def _websockets_pump(
     if protocol.state is not State.CLOSED:
         try:
             async with asyncio.timeout(10):
-                while data := await reader.read(1 << 16):
+                while data := await _read(reader):
                     protocol.receive_data(data)
                 protocol.receive_eof()
                 flush()
@@ -266,9 +277,7 @@ async def websockets_sansio_client(url: str, echo: bool) -> list[Any]:
 
     uri = parse_uri(url)
     reader, writer = await asyncio.open_connection(uri.host, uri.port)
-    protocol = ClientProtocol(
-        uri, extensions=[ClientPerMessageDeflateFactory()], max_size=MAX_SIZE
-    )
+    protocol = ClientProtocol(uri, extensions=[ClientPerMessageDeflateFactory()], max_size=MAX_SIZE)
     protocol.send_request(protocol.connect())
     for data in protocol.data_to_send():
         writer.write(data)
@@ -339,10 +348,9 @@ async def tornado_client(url: str, echo: bool) -> list[Any]:
     while (message := await ws.read_message()) is not None:
         received.append(message)
         if echo:
-            try:
+            # Closed meanwhile: read_message says so next.
+            with contextlib.suppress(Exception):
                 await ws.write_message(message, binary=isinstance(message, bytes))
-            except Exception:  # noqa: BLE001  # closed meanwhile: read_message says so next
-                pass
     return received
 
 
@@ -378,19 +386,19 @@ async def aiohttp_client(url: str, echo: bool) -> list[Any]:
     import aiohttp
 
     received: list[Any] = []
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(url, max_msg_size=0, compress=15) as ws:
-            async for message in ws:
-                if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-                    received.append(message.data)
-                    if echo and not ws.closed:
-                        try:
-                            if message.type is aiohttp.WSMsgType.TEXT:
-                                await ws.send_str(message.data)
-                            else:
-                                await ws.send_bytes(message.data)
-                        except ConnectionError:
-                            pass
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url, max_msg_size=0, compress=15) as ws,
+    ):
+        async for message in ws:
+            if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                received.append(message.data)
+                if echo and not ws.closed:
+                    with contextlib.suppress(ConnectionError):
+                        if message.type is aiohttp.WSMsgType.TEXT:
+                            await ws.send_str(message.data)
+                        else:
+                            await ws.send_bytes(message.data)
     return received
 
 
@@ -431,13 +439,14 @@ async def autobahn_server(stop: asyncio.Event, ready: Callable[[int], None]) -> 
 
 
 async def autobahn_client(url: str, echo: bool) -> list[Any]:
+    from urllib.parse import urlsplit
+
     from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
     from autobahn.websocket.compress import (
         PerMessageDeflateOffer,
         PerMessageDeflateResponse,
         PerMessageDeflateResponseAccept,
     )
-    from urllib.parse import urlsplit
 
     received: list[Any] = []
     loop = asyncio.get_running_loop()
@@ -519,7 +528,7 @@ async def drive(testee: str, url: str) -> None:
         try:
             async with asyncio.timeout(CASE_TIMEOUT):
                 await client(f"{url}/runCase?case={case}&agent={agent}", True)
-        except Exception:  # noqa: BLE001  # the case's verdict is wstest's, from what it saw
+        except Exception:  # the case's verdict is wstest's, from what it saw
             failures += 1
     print(f"{testee} client: {count} cases, {failures} ended in an exception", file=sys.stderr)
     await client(f"{url}/updateReports?agent={agent}", False)
@@ -541,7 +550,7 @@ def main() -> None:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            import websockets.legacy.client  # noqa: F401
+            import websockets.legacy.client
             import websockets.legacy.server  # noqa: F401
     if args.gomask != "off":
         from gomask import integrations
