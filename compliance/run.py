@@ -70,7 +70,7 @@ CASE_SETS = {
     "all": ["*"],
 }
 VERDICTS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
-AGAIN = 5  # runs again without gomask of the cases that differed
+AGAIN = 5  # runs again of the cases that differed
 RUN_TIMEOUT = 1800  # seconds, one wstest run: far above any measured
 
 
@@ -214,16 +214,24 @@ def differing(runs: dict[str, dict[str, Any]]) -> list[str]:
     return sorted(cases, key=case_key)
 
 
-def check(
-    testee: str, role: str, runs: dict[str, dict[str, Any]], without: dict[str, list[Any]]
-) -> list[str]:
+Seen = dict[str, dict[str, list[list[str]]]]  # run -> case -> every verdict it gave
+
+
+def overlap(seen: Seen, mode: str, case: str) -> bool:
+    """Whether *mode*, run again, gave a verdict that the library gave without gomask too."""
+    with_gomask = {tuple(v) for v in seen.get(mode, {}).get(case, [])}
+    return bool(with_gomask & {tuple(v) for v in seen.get("off", {}).get(case, [])})
+
+
+def check(testee: str, role: str, runs: dict[str, dict[str, Any]], seen: Seen) -> list[str]:
     """What is wrong with the three runs of one testee and role: nothing, if they agree.
 
-    *without* holds, for each case that differed, every verdict that the
-    library gave without gomask, in the first run and in the runs again of
-    those cases: a verdict of a gomask run that is one of them is the
-    library's own (a case whose outcome depends on how TCP delivers the
-    octets that wstest sends one by one varies from run to run).
+    *seen* holds, for each case that differed, every verdict that each run
+    gave when run again: a case whose verdict depends on how TCP delivers the
+    octets that wstest sends one at a time varies from run to run, with gomask
+    and without. Such a case passes if the gomask run, run again, gives a
+    verdict that the run without gomask gives too; a wrong masker changes a
+    verdict every time.
     """
     problems = []
     label = f"{testee} {role}"
@@ -233,10 +241,11 @@ def check(
         if set(verdicts) != set(reference):
             problems.append(f"{label}: {mode} ran other cases than off")
         for case in sorted(set(verdicts) & set(reference), key=case_key):
-            if verdicts[case] != reference[case] and verdicts[case] not in without.get(case, []):
+            if verdicts[case] != reference[case] and not overlap(seen, mode, case):
                 problems.append(
-                    f"{label}: case {case}: {MODE_LABEL[mode]} {verdicts[case]}, "
-                    f"without gomask {without.get(case, [reference[case]])}"
+                    f"{label}: case {case}: {MODE_LABEL[mode]} "
+                    f"{seen.get(mode, {}).get(case, [verdicts[case]])}, "
+                    f"without gomask {seen.get('off', {}).get(case, [reference[case]])}"
                 )
     library = runs["off"]["gomask"]["library"]
     seen = runs["all"]["gomask"]
@@ -251,7 +260,9 @@ def check(
     return problems
 
 
-def summary_row(testee: str, role: str, runs: dict[str, dict[str, Any]], varies: int) -> str:
+def summary_row(
+    testee: str, role: str, runs: dict[str, dict[str, Any]], varies: int, differs: bool
+) -> str:
     counts = Counter(v[0] for v in runs["off"]["verdicts"].values())
     counts_close = Counter(v[1] for v in runs["off"]["verdicts"].values())
     cells = [str(counts.get(v, 0)) for v in VERDICTS]
@@ -259,6 +270,7 @@ def summary_row(testee: str, role: str, runs: dict[str, dict[str, Any]], varies:
     if others:
         cells[-1] += " (+" + ", ".join(f"{counts[o]} {o}" for o in others) + ")"
     agree = "yes" if varies == 0 else f"yes; {varies} vary without gomask too"
+    agree = "NO" if differs else agree
     gomask = []
     for mode in ("all", "default"):
         seen = runs[mode]["gomask"]
@@ -329,33 +341,39 @@ def main() -> int:
     for testee in testees:
         for role in roles:
             runs = {mode: futures[testee, role, mode].result() for mode in MODES}
-            # A case that differs is run again without gomask, up to
-            # AGAIN times, to see whether the library gives that verdict
-            # on its own too.
+            # The cases that differ are run again, in the three runs, up to
+            # AGAIN times, until each gomask run gives a verdict that the
+            # run without gomask gives too (see check()).
             again = differing(runs)
-            without = {case: [runs["off"]["verdicts"][case]] for case in again}
+            seen: Seen = {
+                mode: {case: [runs[mode]["verdicts"][case]] for case in again} for mode in MODES
+            }
             for attempt in range(AGAIN if again else 0):
-                log(f"{testee} {role}: again without gomask ({attempt + 1}): {' '.join(again)}")
-                rerun = one_run(
-                    wstest, testee, role, "off", again, work / f"{testee}-{role}-off-again{attempt}"
-                )
-                for case, verdict in rerun["verdicts"].items():
-                    if verdict not in without[case]:
-                        without[case].append(verdict)
-                if not check(testee, role, runs, without):
+                log(f"{testee} {role}: again ({attempt + 1}): {' '.join(again)}")
+                for mode in MODES:
+                    rerun = one_run(
+                        wstest, testee, role, mode, again,
+                        work / f"{testee}-{role}-{mode}-again{attempt}",
+                    )  # fmt: skip
+                    for case, verdict in rerun["verdicts"].items():
+                        if verdict not in seen[mode][case]:
+                            seen[mode][case].append(verdict)
+                if not check(testee, role, runs, seen):
                     break
-            varies = [case for case in again if len(without[case]) > 1]
+            varies = [case for case in again if len(seen["off"][case]) > 1 or any(
+                overlap(seen, mode, case) for mode in ("all", "default"))]  # fmt: skip
             if varies:
                 log(
-                    f"{testee} {role}: vary from run to run without gomask: "
-                    + ", ".join(f"{case} {without[case]}" for case in varies)
+                    f"{testee} {role}: vary from run to run, without gomask too: "
+                    + ", ".join(f"{case} {seen['off'][case]}" for case in varies)
                 )
-            runs["off"]["again"] = without
-            found = check(testee, role, runs, without)
+            for mode in MODES:
+                runs[mode]["again"] = seen[mode]
+            found = check(testee, role, runs, seen)
             for problem in found:
                 log(f"DIFFERS: {problem}")
             problems += found
-            rows.append(summary_row(testee, role, runs, len(varies)))
+            rows.append(summary_row(testee, role, runs, len(varies), bool(found)))
             results["runs"][f"{testee} {role}"] = runs
             own = sorted(
                 (
