@@ -70,7 +70,7 @@ CASE_SETS = {
     "all": ["*"],
 }
 VERDICTS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
-AGAIN = 5  # runs again of the cases that differed
+AGAIN = 3  # runs again of the cases that differed
 RUN_TIMEOUT = 1800  # seconds, one wstest run: far above any measured
 
 
@@ -202,14 +202,34 @@ def case_key(case: str) -> tuple[int, ...]:
     return tuple(int(part) for part in case.split("."))
 
 
-def differing(runs: dict[str, dict[str, Any]]) -> list[str]:
-    """The cases whose verdicts are not the same in the three runs."""
+def same_outcome(a: list[str] | None, b: list[str] | None) -> bool:
+    """The same verdicts, or OK and NON-STRICT with the same close.
+
+    Where wstest accepts a case both ways (OK: the echo of a message came
+    before the connection failed on the frame after it; NON-STRICT: it did
+    not), which one a run gets depends on how the event loop orders the echo
+    and the parsing of the next octets, which wstest sends one at a time in
+    3.4, 4.1.5, 4.2.5: the race goes either way with gomask and without
+    (it did in the first measurements, with install() leaving websockets
+    unpatched). A wrong masker changes the echo's payload or the close: FAILED.
+    """
+    if a is None or b is None:
+        return a is b
+    return a == b or (a[1] == b[1] and {a[0], b[0]} == {"OK", "NON-STRICT"})
+
+
+def differing(runs: dict[str, dict[str, Any]], exact: bool = False) -> list[str]:
+    """The cases whose verdicts differ between the three runs (*exact*: OK and NON-STRICT too)."""
     reference = runs["off"]["verdicts"]
     cases = {
         case
         for mode in ("all", "default")
         for case, verdict in runs[mode]["verdicts"].items()
-        if reference.get(case) != verdict
+        if (
+            reference.get(case) != verdict
+            if exact
+            else not same_outcome(reference.get(case), verdict)
+        )
     }
     return sorted(cases, key=case_key)
 
@@ -241,7 +261,7 @@ def check(testee: str, role: str, runs: dict[str, dict[str, Any]], seen: Seen) -
         if set(verdicts) != set(reference):
             problems.append(f"{label}: {mode} ran other cases than off")
         for case in sorted(set(verdicts) & set(reference), key=case_key):
-            if verdicts[case] != reference[case] and not overlap(seen, mode, case):
+            if not same_outcome(verdicts[case], reference[case]) and not overlap(seen, mode, case):
                 problems.append(
                     f"{label}: case {case}: {MODE_LABEL[mode]} "
                     f"{seen.get(mode, {}).get(case, [verdicts[case]])}, "
@@ -269,7 +289,7 @@ def summary_row(
     others = sorted(set(counts) - set(VERDICTS))
     if others:
         cells[-1] += " (+" + ", ".join(f"{counts[o]} {o}" for o in others) + ")"
-    agree = "yes" if varies == 0 else f"yes; {varies} vary without gomask too"
+    agree = "yes" if varies == 0 else f"yes; {varies} vary on their own"
     agree = "NO" if differs else agree
     gomask = []
     for mode in ("all", "default"):
@@ -367,6 +387,13 @@ def main() -> int:
                     f"{testee} {role}: vary from run to run, without gomask too: "
                     + ", ".join(f"{case} {seen['off'][case]}" for case in varies)
                 )
+            races = [case for case in differing(runs, exact=True) if case not in again]
+            if races:
+                log(
+                    f"{testee} {role}: OK in one run, NON-STRICT in another (accepted both ways): "
+                    + ", ".join(races)
+                )
+            varies += races
             for mode in MODES:
                 runs[mode]["again"] = seen[mode]
             found = check(testee, role, runs, seen)
