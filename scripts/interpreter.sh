@@ -19,6 +19,10 @@
 #                                          package (sid, else trixie); ~2.5 min on 2 cores
 #   3.14t     CPython 3.14, free-threaded  the same, from python3.14's (sid): fails today,
 #   3.15t     CPython 3.15, free-threaded  and 3.15t from python3.15's: see the quirks
+#   2.7       CPython 2.7, with pip 20.3   Debian bullseye's binary packages (python2.7,
+#                                          python-pip-whl, python-setuptools): only for
+#                                          the WebSocket conformance suite's wstest
+#                                          (compliance/); not a Python gomask supports
 #
 # Environment:
 #   GOMASK_PYTHON_ROOT    install root, default /opt/gomask-python: NAME is
@@ -87,8 +91,9 @@ case "$NAME" in
     3.13) PY=$PREFIX/usr/bin/python3.13 ;;
     pypy3.11) PY=$PREFIX/usr/bin/pypy3.11 ;;
     3.13t | 3.14t | 3.15t) PY=$PREFIX/bin/python$NAME ;;
+    2.7) PY=$PREFIX/usr/bin/python2.7 ;;
     *)
-        echo "usage: $0 3.13|3.14|3.15|3.13t|3.14t|3.15t|pypy3.11   (env: GOMASK_PYTHON_ROOT=/opt/gomask-python)" >&2
+        echo "usage: $0 3.13|3.14|3.15|3.13t|3.14t|3.15t|pypy3.11|2.7   (env: GOMASK_PYTHON_ROOT=/opt/gomask-python)" >&2
         exit 2
         ;;
 esac
@@ -100,6 +105,7 @@ die() {
 }
 
 check() {  # the interpreter runs, is NAME, and has what a pip build of gomask needs
+    [ "$NAME" != 2.7 ] || { check_python27; return; }
     "$PY" - "$NAME" <<'EOF'
 import sys, sysconfig
 name = sys.argv[1]
@@ -108,6 +114,15 @@ assert sys.version_info[:2] == version, sys.version
 assert (sys.implementation.name == "pypy") == name.startswith("pypy"), sys.implementation
 assert bool(sysconfig.get_config_var("Py_GIL_DISABLED")) == name.endswith("t"), "GIL"
 import bz2, ctypes, decimal, ensurepip, hashlib, json, lzma, socket, sqlite3, ssl, uuid, venv, zlib
+ctypes.CDLL(None)
+EOF
+}
+
+check_python27() {  # it runs, is 2.7, has what Twisted and wstest use, and has pip
+    "$PY" - <<'EOF' && "$PY" -m pip --version >/dev/null
+import sys
+assert sys.version_info[:2] == (2, 7), sys.version
+import bz2, ctypes, hashlib, json, socket, sqlite3, ssl, zlib, setuptools
 ctypes.CDLL(None)
 EOF
 }
@@ -268,6 +283,47 @@ from_trixie() {  # PyPy 3.11 from trixie
     wheels_here
 }
 
+# --- CPython 2.7, for wstest only ------------------------------------------
+
+python27() {  # CPython 2.7 and pip from bullseye, checked; then exits
+    from_debs bullseye python2.7 python2.7-minimal libpython2.7-minimal libpython2.7-stdlib \
+        python-pip-whl python-setuptools python-pkg-resources
+    # pip 20.3 (the last for 2.7), from the wheel bullseye ships, into the
+    # interpreter's own site-packages ($PREFIX/usr/local/lib/python2.7/dist-packages:
+    # Debian's 2.7 installs into sys.prefix/local).
+    local wheel
+    wheel=$(find "$PREFIX/usr/share/python-wheels" -name 'pip-*.whl' | head -n 1)
+    [ -n "$wheel" ] || die "python-pip-whl has no pip wheel"
+    "$PY" "$wheel/pip" install -q --no-index --find-links "$PREFIX/usr/share/python-wheels" pip >&2 ||
+        die "cannot install pip from $wheel"
+    check_python27 >&2 || die "$PY does not pass the check"
+    # Every extension module of the standard library imports, on no library
+    # from outside $PREFIX.
+    "$PY" - "$PREFIX" >&2 <<'EOF' || die "extension modules do not load on $PREFIX's libraries"
+import importlib, os, sys
+prefix = sys.argv[1]
+failed = []
+for entry in sys.path:
+    if not entry.startswith(prefix + "/") or not entry.endswith("lib-dynload"):
+        continue
+    for name in sorted(os.listdir(entry)):
+        if name.endswith(".so"):
+            try:
+                importlib.import_module(name.split(".")[0])
+            except Exception as error:
+                failed.append("%s: %s" % (name, error))
+maps = (line.split() for line in open("/proc/self/maps"))
+outside = sorted(set(f[-1] for f in maps if len(f) == 6 and ".so" in f[-1] and not f[-1].startswith(prefix + "/")))
+for problem in failed + ["loaded from outside: " + lib for lib in outside]:
+    print(problem)
+sys.exit(bool(failed or outside))
+EOF
+    "$PY" -c 'import sys; print(sys.version.replace("\n", " "))' >"$PREFIX/.provided"
+    log "ok: $(cat "$PREFIX/.provided")"
+    echo "$PY"
+    exit 0
+}
+
 # --- from source -------------------------------------------------------------
 
 freethreaded() {  # CPython 3.X (NAME 3.Xt), built with --disable-gil
@@ -332,6 +388,7 @@ case "$NAME" in
     3.13) from_trixie_cpython ;;
     pypy3.11) from_trixie ;;
     3.13t | 3.14t | 3.15t) freethreaded ;;
+    2.7) python27 ;;
 esac
 
 check >&2 || die "$PY does not pass the check"
