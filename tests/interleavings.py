@@ -47,7 +47,7 @@ GOMASK_DIR = os.path.dirname(os.path.abspath(gomask.__file__)) + os.sep
 KEY = bytes.fromhex("37fa213d")
 KEY2 = bytes.fromhex("5a0c9e61")
 OFFSET = 1  # a rotated key, so that a wrong position in the mask stream shows
-GROWTH = bytes(range(256)) * 4
+GROWTH = (bytes(range(256)) * 4)[:1023]  # not a multiple of 4: a wrong position shows
 #: Masked by re-entrant calls: longer than PyPy's cut-off for Go (8 KiB).
 OTHER = bytes((i * 7 + 3) % 251 for i in range(12 << 10))
 #: The next chunk of a payload, for maskers that keep a position.
@@ -291,64 +291,67 @@ MUTATIONS = [
 
 class Entry(NamedTuple):
     """An entry point: *start(arg)* -> (call, follow). *call()* makes the call;
-    *follow(result, n)* checks what it returned, and the state it left for
-    the next chunk, given that it masked n bytes."""
+    *follow(result, ns)* checks what it returned, and the state it left for
+    the next chunk, given that it masked one of the numbers of bytes *ns*
+    (the buffer's contents cannot always tell which)."""
 
     name: str
     in_place: bool
     kinds: tuple[str, ...]
     sizes: tuple[int, ...]
-    start: Callable[[Any], tuple[Callable[[], Any], Callable[[Any, int], None]]]
+    start: Callable[[Any], tuple[Callable[[], Any], Callable[[Any, set[int]], None]]]
 
 
-def _no_follow(result: object, n: int) -> None:
+def _no_follow(result: object, ns: set[int]) -> None:
     assert result is None, f"returned {result!r}"
 
 
-def _returns_bytes(result: object, n: int) -> None:
+def _returns_bytes(result: object, ns: set[int]) -> None:
     assert type(result) is bytes, f"returned a {type(result).__name__}"
 
 
-def _next_chunk(process: Callable[[bytes], Any], n: int) -> None:
+def _next_chunk(process: Callable[[bytes], Any], ns: set[int]) -> None:
     got = bytes(process(TAIL))
-    assert got == spec(TAIL, KEY, OFFSET + n), (
-        f"the next chunk is masked from the wrong position (after {n} bytes)"
+    assert got in {spec(TAIL, KEY, OFFSET + n) for n in ns}, (
+        f"the next chunk is masked from the wrong position (after {sorted(ns)} bytes)"
     )
 
 
-def _wstx(arg: Any) -> tuple[Callable[[], Any], Callable[[Any, int], None]]:
+def _wstx(arg: Any) -> tuple[Callable[[], Any], Callable[[Any, set[int]], None]]:
     key = int.from_bytes(rotated(KEY, OFFSET), "big")
 
-    def follow(result: object, n: int) -> None:
-        expected = int.from_bytes(rotated(KEY, OFFSET + n), "big")
-        assert result == expected, f"returned {result:#x}, the key after {n} bytes is {expected:#x}"
+    def follow(result: object, ns: set[int]) -> None:
+        expected = {int.from_bytes(rotated(KEY, OFFSET + n), "big") for n in ns}
+        assert result in expected, f"returned {result:#x}, not the key after {sorted(ns)} bytes"
 
     return lambda: wstx(key, arg), follow
 
 
-def _masker_inplace(arg: Any) -> tuple[Callable[[], Any], Callable[[Any, int], None]]:
+def _masker_inplace(arg: Any) -> tuple[Callable[[], Any], Callable[[Any, set[int]], None]]:
     masker = Masker(KEY, OFFSET)
 
-    def follow(result: object, n: int) -> None:
+    def follow(result: object, ns: set[int]) -> None:
         assert result is None
-        assert masker.position == (OFFSET + n) % 4, f"position {masker.position} after {n} bytes"
+        assert masker.position in {(OFFSET + n) % 4 for n in ns}, (
+            f"position {masker.position} after {sorted(ns)} bytes"
+        )
 
         def process(chunk: bytes) -> bytearray:
             buf = bytearray(chunk)
             masker.process_inplace(buf)
             return buf
 
-        _next_chunk(process, n)
+        _next_chunk(process, ns)
 
     return lambda: masker.process_inplace(arg), follow
 
 
-def _masker(arg: Any) -> tuple[Callable[[], Any], Callable[[Any, int], None]]:
+def _masker(arg: Any) -> tuple[Callable[[], Any], Callable[[Any, set[int]], None]]:
     masker = Masker(KEY, OFFSET)
 
-    def follow(result: object, n: int) -> None:
-        _returns_bytes(result, n)
-        _next_chunk(masker.process, n)
+    def follow(result: object, ns: set[int]) -> None:
+        _returns_bytes(result, ns)
+        _next_chunk(masker.process, ns)
 
     return lambda: masker.process(arg), follow
 
@@ -386,10 +389,10 @@ def _install(point: str) -> Any:
 
 def _integration(
     point: str, how: str
-) -> Callable[[Any], tuple[Callable[[], Any], Callable[[Any, int], None]]]:
+) -> Callable[[Any], tuple[Callable[[], Any], Callable[[Any, set[int]], None]]]:
     key = rotated(KEY, OFFSET)
 
-    def start(arg: Any) -> tuple[Callable[[], Any], Callable[[Any, int], None]]:
+    def start(arg: Any) -> tuple[Callable[[], Any], Callable[[Any, set[int]], None]]:
         fn = installed(point)
         assert fn is not None
         if how == "data, mask":
@@ -401,20 +404,22 @@ def _integration(
         if how == "masker class":
             masker = fn(key)
 
-            def follow_class(result: object, n: int) -> None:
+            def follow_class(result: object, ns: set[int]) -> None:
                 assert type(result) is bytearray, f"returned a {type(result).__name__}"
                 if type(arg) is bytearray:
                     assert result is arg, "a bytearray is masked in place and returned"
-                _next_chunk(lambda chunk: masker.process(bytearray(chunk)), n)
+                _next_chunk(lambda chunk: masker.process(bytearray(chunk)), ns)
 
             return lambda: masker.process(arg), follow_class
         assert how == "masker factory"
         masker = fn(key)
 
-        def follow_factory(result: object, n: int) -> None:
-            _returns_bytes(result, n)
-            assert masker.pointer() == n, f"pointer() is {masker.pointer()} after {n} bytes"
-            _next_chunk(masker.process, n)
+        def follow_factory(result: object, ns: set[int]) -> None:
+            _returns_bytes(result, ns)
+            assert masker.pointer() in ns, (
+                f"pointer() is {masker.pointer()} after {sorted(ns)} bytes"
+            )
+            _next_chunk(masker.process, ns)
 
         return lambda: masker.process(arg), follow_factory
 
@@ -607,25 +612,17 @@ def one_run(
             candidates = [(mutation.predict(spec(before)), len(before)), (spec(after), len(after))]
             if not applied:
                 candidates = [(spec(before), len(before))]
-            matching = [n for expected, n in candidates if content == expected]
+            matching = {n for expected, n in candidates if content == expected}
             assert matching, (
                 f"the buffer holds {len(content)} bytes that are no masking of its contents"
             )
-            errors = []
-            for n in matching:
-                try:
-                    follow(result, n)
-                    break
-                except AssertionError as error:
-                    errors.append(str(error))
-            else:
-                raise AssertionError("; ".join(errors))
+            follow(result, matching)
         else:
             expected = {spec(before), spec(after)}
             assert bytes(result) in expected, (
                 f"returned {len(result)} bytes: not the data masked, before the change or after"
             )
-            follow(result, len(result))
+            follow(result, {len(result)})
             if held is not None:
                 assert held.content() == after, "the caller's buffer was written"
     except AssertionError as error:
@@ -726,6 +723,8 @@ def run_batch(tally: Tally) -> None:
                 for name, mutate in BATCH_MUTATIONS.items():
                     if payload_kind == "bytes" and name in ("shrink a payload", "grow a payload"):
                         continue  # no bytearray to resize
+                    if keys_kind == "bytes" and name in ("drop keys", "add a key"):
+                        continue  # bytes cannot change
                     for at in range(1, count + 1):
                         label = (
                             f"mask_batch, {payload_kind} payloads, keys as {keys_kind}, {name} "
