@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import PYPY, skip_on_313t_bytearray_race
+from conftest import FREE_THREADED, PYPY, skip_on_313t_bytearray_race
 from reliability_helpers import malloc_debug_env, result_of, run_python
 
 TESTS = Path(__file__).resolve().parent
@@ -84,6 +84,11 @@ PRELUDE = textwrap.dedent(
 
 
 @pytest.mark.skipif(PYPY, reason="PyPy's garbage collector has no thresholds to time it by")
+@pytest.mark.skipif(
+    FREE_THREADED,
+    reason="the free-threaded collector counts allocations per thread in batches of 512: "
+    "no threshold times a collection inside one call",
+)
 def test_finalizer_shrinks_the_buffer_during_the_pin() -> None:
     """A __del__ of a garbage cycle shrinks the bytearray being masked; the
     garbage collector is timed (its threshold swept) to run at every
