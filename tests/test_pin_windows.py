@@ -12,6 +12,7 @@ against conftest.fast_spec.
 from __future__ import annotations
 
 import os
+import signal
 import textwrap
 from pathlib import Path
 
@@ -255,6 +256,7 @@ def test_first_call_with_a_resizing_thread(parent: str) -> None:
 SIGNAL_CALLS = 300_000 if PYPY else 100_000
 
 
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="no interval timers here")
 def test_signal_handler_masks_during_calls() -> None:
     """An interval timer (1 ms) whose handler masks a second payload of 12 KiB
     (on PyPy above the cut-off for Go) in every way and checks it, while the
