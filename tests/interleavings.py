@@ -753,20 +753,19 @@ def _fresh_batch(payload_kind: str, keys_kind: str) -> Callable[[], Any]:
 def run_batch(tally: Tally) -> None:
     for mode, perform in modes():
         for payload_kind, keys_kind in BATCH_KINDS:
-            if True:
-                count = stops_of(partial(_fresh_batch, payload_kind, keys_kind))
-                for name, mutate in BATCH_MUTATIONS.items():
-                    if payload_kind == "bytes" and name in ("shrink a payload", "grow a payload"):
-                        continue  # no bytearray to resize
-                    if keys_kind == "bytes" and name in ("drop keys", "add a key"):
-                        continue  # bytes cannot change
-                    for at in range(1, count + 1):
-                        label = (
-                            f"mask_batch, {payload_kind} payloads, keys as {keys_kind}, {name} "
-                            f"{mode} at line event {at}"
-                        )
-                        breadcrumb(label)
-                        one_batch(payload_kind, keys_kind, mutate, at, perform, label, tally)
+            count = stops_of(partial(_fresh_batch, payload_kind, keys_kind))
+            for name, mutate in BATCH_MUTATIONS.items():
+                if payload_kind == "bytes" and name in ("shrink a payload", "grow a payload"):
+                    continue  # no bytearray to resize
+                if keys_kind == "bytes" and name in ("drop keys", "add a key"):
+                    continue  # bytes cannot change
+                for at in range(1, count + 1):
+                    label = (
+                        f"mask_batch, {payload_kind} payloads, keys as {keys_kind}, {name} "
+                        f"{mode} at line event {at}"
+                    )
+                    breadcrumb(label)
+                    one_batch(payload_kind, keys_kind, mutate, at, perform, label, tally)
 
 
 def one_batch(
