@@ -165,3 +165,13 @@ def result_of(proc: subprocess.CompletedProcess[str]) -> Any:
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])
     pytest.fail(f"no RESULT line\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
+
+
+def malloc_debug_env() -> dict[str, str]:
+    """The environment of a child whose allocator checks its blocks: on
+    CPython, PYTHONMALLOC=debug, whose hooks abort ("bad trailing pad byte")
+    when a block is freed or resized after something wrote past its end. PyPy
+    has no such hooks; there a crash or a wrong result is what shows."""
+    if sys.implementation.name != "cpython":
+        return {}
+    return {"PYTHONMALLOC": "debug"}
