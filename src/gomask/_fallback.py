@@ -37,21 +37,25 @@ def mask(data: Buffer, key: bytes) -> bytes:
     return bytes(out)
 
 
-def mask_inplace(buffer: bytearray | memoryview, key: bytes) -> None:
+def mask_inplace(buffer: bytearray | memoryview, key: bytes) -> int:
     """Mask a bytearray, or a writable, C-contiguous, byte-format memoryview,
-    in place."""
+    in place; returns the number of bytes masked (a bytearray is measured
+    once, by the masking itself: another thread may resize it around the
+    call)."""
     if XOR_AS_INTEGERS:
-        buffer[:] = mask(buffer, key)
-    elif type(buffer) is bytearray:
-        _xor_loop(buffer, key)
-    else:
-        # The JIT compiles indexing a bytearray far better than a memoryview.
-        copy = bytearray(buffer)
-        _xor_loop(copy, key)
-        buffer[:] = copy
+        masked = mask(buffer, key)
+        buffer[:] = masked
+        return len(masked)
+    if type(buffer) is bytearray:
+        return _xor_loop(buffer, key)
+    # The JIT compiles indexing a bytearray far better than a memoryview.
+    copy = bytearray(buffer)
+    _xor_loop(copy, key)
+    buffer[:] = copy
+    return len(copy)
 
 
-def _xor_loop(buf: bytearray | memoryview, key: bytes) -> None:
+def _xor_loop(buf: bytearray | memoryview, key: bytes) -> int:
     k0, k1, k2, k3 = key
     n = len(buf)
     whole = n - n % 4
@@ -62,3 +66,4 @@ def _xor_loop(buf: bytearray | memoryview, key: bytes) -> None:
         buf[i + 3] ^= k3
     for i in range(whole, n):
         buf[i] ^= key[i - whole]
+    return n

@@ -44,7 +44,7 @@ from gomask._patch_checks import (
     check_masker_factory,
 )
 from gomask._typing import Buffer
-from gomask.mask import KEY_SIZE, implementation
+from gomask.mask import KEY_SIZE, _masked_length_inplace, implementation
 from gomask.mask import mask as _mask
 from gomask.mask import mask_inplace as _mask_inplace
 
@@ -273,17 +273,20 @@ class WsprotoMasker:
 
     def process(self, data: Buffer) -> bytearray:
         """Mask the next chunk of the frame's payload; returns it as a bytearray."""
-        # The length measured here only routes the chunk; the masker measures
-        # the buffer itself, and the stream moves on by what it returns.
+        # The length measured here only routes the chunk; the stream moves on
+        # by the length masked: gomask's, as exported for its call into Go
+        # (another thread may resize the caller's bytearray right after it),
+        # or that of the fresh bytearray wsproto's masker returns.
         if self._route.to_gomask(len(data)):  # type: ignore[arg-type]
             out = data if type(data) is bytearray else bytearray(data)
-            _mask_inplace(out, self._key)
+            n = _masked_length_inplace(out, self._key)
             self._theirs = None
         else:
             if self._theirs is None:
                 self._theirs = self._original(self._key)
             out = self._theirs.process(data)
-        shift = len(out) % KEY_SIZE
+            n = len(out)
+        shift = n % KEY_SIZE
         if shift:
             self._key = self._key[shift:] + self._key[:shift]
         return out

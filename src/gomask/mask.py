@@ -173,6 +173,15 @@ def mask_inplace(buffer: Buffer, key: Buffer, offset: int = 0) -> None:
     _mask_inplace(buffer, _key_at(key, offset), "buffer", "mask()")
 
 
+def _masked_length_inplace(buffer: Buffer, key: bytes) -> int:
+    """:func:`mask_inplace` at offset 0 with a 4-byte ``bytes`` *key*,
+    returning the number of bytes masked: the length of the buffer export
+    the call used, not one measured before or after it (another thread may
+    resize a bytearray as soon as the call releases it). For maskers that
+    carry the position in the mask stream over to the next chunk."""
+    return _mask_inplace(buffer, _key(key, "key"), "buffer", "mask()")
+
+
 def wstx(key: int, buffer: Buffer) -> int:
     """Mask *buffer* in place with *key* as a big-endian 32-bit integer.
 
@@ -417,11 +426,12 @@ def _mask_inplace_in_python(buffer: object, key: bytes, name: str, instead: str)
     its JIT masks it) and the pure-Python implementation."""
     with _view(buffer, name) as view:
         _check_writable(view, buffer, name, instead)
-        n = view.nbytes
-        if n:
-            with view.cast("B") as octets:
-                _fallback.mask_inplace(buffer if type(buffer) is bytearray else octets, key)
-    return n
+        if not view.nbytes:
+            return 0
+        with view.cast("B") as octets:
+            # The length masked, as the masking measured it: a bytearray may
+            # have been resized since the view was taken (PyPy pins nothing).
+            return _fallback.mask_inplace(buffer if type(buffer) is bytearray else octets, key)
 
 
 def _check_writable(view: memoryview, buffer: object, name: str, instead: str) -> None:
