@@ -28,7 +28,9 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
 CC=${CC:-gcc}
 TESTS=(tests/test_mask.py tests/test_contract.py tests/test_hostile_input.py tests/test_abi.py
-       tests/test_batch.py tests/test_panics.py tests/test_native.py tests/test_threads.py)
+       tests/test_batch.py tests/test_panics.py tests/test_native.py tests/test_threads.py
+       tests/test_interleavings.py tests/test_pin_windows.py tests/test_integer_bounds.py
+       tests/test_batch_snapshot.py)
 
 goroot=$("$PYTHON" -c 'import go, os; print(os.path.dirname(go.__file__))')
 runtime=$("$CC" -print-file-name=libasan.so)
