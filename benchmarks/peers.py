@@ -184,9 +184,10 @@ def apply_mode(library: str, mode: str) -> None:
         def bad_mask(data: Any, key: Any, offset: int = 0) -> bytes:
             return _flip_bytes(real_mask(data, key, offset))
 
-        def bad_inplace(buffer: Any, key: Any, offset: int = 0) -> None:
-            real_inplace(buffer, key, offset)
+        def bad_inplace(buffer: Any, key: Any) -> int:
+            n: int = real_inplace(buffer, key)
             _flip_in_place(buffer)
+            return n
 
         module._mask = bad_mask
         module._mask_inplace = bad_inplace

@@ -618,9 +618,10 @@ def test_routing_by_size(library: str, monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append(len(data))
         return real_mask(data, key, offset)
 
-    def counting_inplace(buffer: Any, key: Any, offset: int = 0) -> None:
+    def counting_inplace(buffer: Any, key: Any) -> int:
         calls.append(len(buffer))
-        real_inplace(buffer, key, offset)
+        n: int = real_inplace(buffer, key)
+        return n
 
     monkeypatch.setattr(integrations, "_mask", counting_mask)
     monkeypatch.setattr(integrations, "_mask_inplace", counting_inplace)

@@ -44,9 +44,9 @@ from gomask._patch_checks import (
     check_masker_factory,
 )
 from gomask._typing import Buffer
-from gomask.mask import KEY_SIZE, _masked_length_inplace, implementation
+from gomask.mask import KEY_SIZE, implementation
+from gomask.mask import _masked_length_inplace as _mask_inplace
 from gomask.mask import mask as _mask
-from gomask.mask import mask_inplace as _mask_inplace
 
 __all__ = [
     "AIOHTTP_MIN_SIZE",
@@ -213,7 +213,8 @@ class _Route:
 
 # --------------------------------------------------------------------------
 # Replacements, one builder per kind of patch point. They call gomask through
-# the module globals _mask and _mask_inplace (looked up per call), and take
+# the module globals _mask and _mask_inplace (looked up per call; the latter
+# returns the length it masked, as exported for its call into Go), and take
 # the parameter names of the functions they replace. A length they measure
 # only chooses the masker: gomask's functions take the pointer and the length
 # they hand to Go from one buffer export of their own, so nothing measured
@@ -279,7 +280,7 @@ class WsprotoMasker:
         # or that of the fresh bytearray wsproto's masker returns.
         if self._route.to_gomask(len(data)):  # type: ignore[arg-type]
             out = data if type(data) is bytearray else bytearray(data)
-            n = _masked_length_inplace(out, self._key)
+            n = _mask_inplace(out, self._key)
             self._theirs = None
         else:
             if self._theirs is None:
