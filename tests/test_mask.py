@@ -13,7 +13,15 @@ import sys
 import threading
 
 import pytest
-from conftest import PYPY, fast_spec, needs_numpy, np, skip_on_313t_bytearray_race, spec_mask
+from conftest import (
+    PYPY,
+    fast_spec,
+    needs_go_library,
+    needs_numpy,
+    np,
+    skip_on_313t_bytearray_race,
+    spec_mask,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -542,6 +550,7 @@ def test_pure_parallelism_reports_values_set_parallelism_accepts(
     assert gm.get_parallelism() == (5, 1)
 
 
+@needs_go_library  # the PyPy route calls Go, forced here on any interpreter
 def test_pypy_route_reentered_between_go_and_the_copy_keeps_its_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -569,6 +578,7 @@ def test_pypy_route_reentered_between_go_and_the_copy_keeps_its_result(
     assert reentered == [fast_spec(other, RFC_KEY[::-1])]
 
 
+@needs_go_library  # the PyPy route calls Go, forced here on any interpreter
 def test_pypy_route_makes_buffers_of_few_lengths(monkeypatch: pytest.MonkeyPatch) -> None:
     """PyPy's ctypes keeps every array type it makes for good: the route's
     buffers come in a few lengths whatever the payloads' lengths, each at
