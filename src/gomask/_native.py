@@ -243,6 +243,15 @@ def c_integer_range(ctype: Any) -> tuple[int, int]:
     return 0, (1 << bits) - 1
 
 
+def integer(value: object, name: str) -> int:
+    """*value* as an int, for anything ``operator.index`` accepts (bool,
+    numpy integers); :class:`TypeError` naming *name* for anything else."""
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+
+
 def c_integer(value: object, ctype: Any, name: str, minimum: int | None = None) -> int:
     """*value* as a Python int that the C integer type *ctype* holds as it is.
 
@@ -255,10 +264,7 @@ def c_integer(value: object, ctype: Any, name: str, minimum: int | None = None) 
     (``len()``, ``memoryview.nbytes``), which fits a ``size_t`` and a
     ``Py_ssize_t`` by construction.
     """
-    try:
-        number = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+    number = integer(value, name)
     low, high = c_integer_range(ctype)
     if minimum is not None and number < minimum:
         raise ValueError(f"{name} must be between {minimum} and {high}, got {number}")

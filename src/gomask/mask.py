@@ -48,7 +48,6 @@ holds each of these.
 
 from __future__ import annotations
 
-import operator
 import sys
 import threading
 import types
@@ -690,12 +689,7 @@ def _position(offset: object) -> int:
     return _non_negative(offset, "offset") % KEY_SIZE
 
 
-def _integer(value: object, name: str) -> int:
-    """*value* as an int, for anything operator.index accepts."""
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+_integer = _native.integer
 
 
 def _non_negative(value: object, name: str) -> int:
